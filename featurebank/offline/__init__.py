@@ -1,0 +1,1 @@
+"""Offline Parquet history read through DuckDB: source resolution, latest rows, appends."""

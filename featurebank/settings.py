@@ -1,0 +1,128 @@
+"""The one place the environment is read.
+
+Every process builds a single frozen `Settings` at start-up and passes it down. Feast reads its
+own `feature_store.yaml` through `os.path.expandvars`, so `feast_environment()` derives the
+variables that file references (Feast's Redis connection string is not a URL) and every process
+Feature Bank starts exports them, which keeps `feast` run by hand and our own code on one config.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from featurebank.auth import ApiKey, parse_api_keys
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the API server, the stream processor and the CLI."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    repo: Path = Field(default=Path("feature_repo"), validation_alias="FEATUREBANK_REPO")
+    data_dir: Path = Field(default=Path("data"), validation_alias="FEATUREBANK_DATA_DIR")
+    redis_url: str = Field(default=DEFAULT_REDIS_URL, validation_alias="REDIS_URL")
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
+        default=(), validation_alias="FEATUREBANK_API_KEYS"
+    )
+    require_read_key: bool = Field(default=False, validation_alias="FEATUREBANK_REQUIRE_READ_KEY")
+    redis_timeout_s: float = Field(
+        default=0.5, gt=0, le=30, validation_alias="FEATUREBANK_REDIS_TIMEOUT_S"
+    )
+    redis_pool_size: int = Field(
+        default=32, ge=1, le=1024, validation_alias="FEATUREBANK_REDIS_POOL"
+    )
+    max_entities_per_request: int = Field(
+        default=1000, ge=1, validation_alias="FEATUREBANK_MAX_ENTITIES"
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, validation_alias="FEATUREBANK_MAX_BODY_BYTES"
+    )
+    max_training_rows: int = Field(
+        default=10_000_000, ge=1, validation_alias="FEATUREBANK_MAX_TRAINING_ROWS"
+    )
+    registry_refresh_s: float = Field(
+        default=10.0, ge=0, validation_alias="FEATUREBANK_REGISTRY_REFRESH_S"
+    )
+    max_event_skew_s: float = Field(
+        default=300.0, ge=0, validation_alias="FEATUREBANK_MAX_EVENT_SKEW_S"
+    )
+    consumer_group: str = Field(
+        default="featurebank-processor", validation_alias="FEATUREBANK_CONSUMER_GROUP"
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> tuple[ApiKey, ...]:
+        if isinstance(value, tuple):
+            return value
+        if value is None or value == "":
+            return ()
+        if not isinstance(value, str):
+            raise ValueError("FEATUREBANK_API_KEYS must be a string like 'name:secret:read+write'")
+        return parse_api_keys(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}"
+            )
+        return value
+
+    @cached_property
+    def repo_path(self) -> Path:
+        return self.repo.expanduser().resolve()
+
+    @cached_property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def feast_redis_connection(self) -> str:
+        """Feast's `host:port,db=N,password=…,ssl=true` form of `REDIS_URL`."""
+        return redis_url_to_feast(self.redis_url)
+
+    def feast_environment(self) -> dict[str, str]:
+        """Variables `feature_store.yaml` and the repo's definitions substitute."""
+        return {
+            "FEATUREBANK_DATA_DIR": str(self.data_path),
+            "FEATUREBANK_REDIS_CONNECTION": self.feast_redis_connection,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "FEATUREBANK_REPO": str(self.repo_path),
+            "REDIS_URL": self.redis_url,
+        }
+
+
+def redis_url_to_feast(url: str) -> str:
+    """Translate a redis:// URL into Feast's Redis `connection_string`."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or 6379
+    options = [f"{host}:{port}"]
+    db = parts.path.lstrip("/")
+    if db:
+        if not db.isdigit():
+            raise ValueError(f"REDIS_URL database must be a number, got {db!r}")
+        options.append(f"db={db}")
+    if parts.password:
+        options.append(f"password={unquote(parts.password)}")
+    if parts.username and parts.username != "default":
+        options.append(f"username={unquote(parts.username)}")
+    if parts.scheme == "rediss":
+        options.append("ssl=true")
+    return ",".join(options)
