@@ -1,0 +1,33 @@
+"""Dependency probes for `/health`; each one bounded so a dead dependency cannot hang it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+
+async def check_redis(client: aioredis.Redis) -> dict[str, Any]:
+    began = time.perf_counter()
+    try:
+        await asyncio.wait_for(client.ping(), timeout=1.0)  # type: ignore[arg-type]
+    except Exception as exc:  # any failure means "down"; the type says why
+        return {"status": "down", "error": type(exc).__name__}
+    return {"status": "ok", "latency_ms": round((time.perf_counter() - began) * 1000, 3)}
+
+
+async def check_broker(bootstrap: str) -> dict[str, Any]:
+    """A TCP connect to the first reachable bootstrap server (optional for lookups)."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host or "127.0.0.1", int(port)), timeout=1.0
+            )
+        except (OSError, ValueError, TimeoutError):
+            continue
+        writer.close()
+        return {"status": "ok", "bootstrap": server.strip()}
+    return {"status": "down", "bootstrap": bootstrap, "required": False}

@@ -1,0 +1,1 @@
+"""Online lookups: request → cached plan → one pipelined Redis round trip → Feast's JSON."""

@@ -1,0 +1,1 @@
+"""One router per area; handlers stay thin and call plain functions."""

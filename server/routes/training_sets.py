@@ -1,0 +1,205 @@
+"""Training sets over HTTP: submit (202), poll, download.
+
+`POST /training-sets` takes JSON columns, a multipart Parquet/CSV upload, or a spine spec;
+validation (names, timestamps, row limit) happens before the 202 so mistakes are a 4xx naming
+the value, and the join runs in a worker thread. Records live on disk under the data directory,
+so any replica can answer GETs. Creating a training set needs the `write` scope (it spends CPU
+and disk); reading one needs `read` (open when reads are open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from fastapi import APIRouter, Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from featurebank.errors import Conflict, InvalidInput, LimitExceeded, UnknownName
+from featurebank.training import jobs
+from featurebank.training.features import Selection, select_features
+from featurebank.training.manifest import OUTPUT_FILE
+from featurebank.training.plan import PLANS
+from featurebank.training.spine import (
+    DEFAULT_TIMESTAMP,
+    SpineSpec,
+    as_table,
+    build_spine,
+    prepare_spine,
+    read_spine_bytes,
+)
+from server.deps import ReadKey, State, WriteKey
+from server.state import AppState
+
+router = APIRouter(tags=["training sets"])
+_ALLOWED = {"entities", "features", "feature_service", "full_feature_names",
+            "timestamp_column", "spine", "plan"}
+_MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv",
+          "json": "application/json"}
+
+
+def _runner(state: AppState) -> jobs.JobRunner:
+    runner = state.extras.get("training_jobs")
+    if runner is None:
+        runner = state.extras["training_jobs"] = jobs.JobRunner()
+    assert isinstance(runner, jobs.JobRunner)
+    return runner
+
+
+def _time(value: Any, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"spine {name} {value!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"spine {name} {value!r} needs a time zone (e.g. a trailing Z)")
+    return moment
+
+
+def _spine_spec(raw: Any) -> SpineSpec:
+    if not isinstance(raw, dict):
+        raise InvalidInput("'spine' must be an object with mode, view, start, end")
+    every = raw.get("every_seconds")
+    return SpineSpec(mode=str(raw.get("mode", "")), view=str(raw.get("view", "")),
+                     start=_time(raw.get("start"), "start"), end=_time(raw.get("end"), "end"),
+                     every=timedelta(seconds=float(every)) if every is not None else None)
+
+
+async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
+    """The options and, for an upload, the uploaded table."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("entities") or form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput("the upload needs a file part named 'entities'")
+        data = await upload.read()
+        table = await asyncio.to_thread(read_spine_bytes, data, upload.filename or "upload")
+        options: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        if "features" in options:
+            text = options["features"].strip()
+            options["features"] = (orjson.loads(text) if text.startswith("[")
+                                   else [f.strip() for f in text.split(",") if f.strip()])
+        if "full_feature_names" in options:
+            options["full_feature_names"] = options["full_feature_names"].lower() == "true"
+        return options, table
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc.msg}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("request body must be a JSON object")
+    unknown = sorted(body.keys() - _ALLOWED)
+    if unknown:
+        raise InvalidInput(f"unknown request field(s) {unknown}", detail={"fields": unknown})
+    return body, None
+
+
+def _prepare(state: AppState, options: dict[str, Any], upload: pa.Table | None
+             ) -> tuple[Selection, pa.Table, dict[str, Any] | None, str]:
+    definitions = state.definitions
+    limit = state.settings.max_training_rows
+    features = options.get("features")
+    if features is not None and not (isinstance(features, list)
+                                     and all(isinstance(f, str) for f in features)):
+        raise InvalidInput("'features' must be a list of 'view:feature' strings")
+    selection = select_features(definitions, features=features,
+                                service=options.get("feature_service"),
+                                full_feature_names=bool(options.get("full_feature_names", False)))
+    timestamp_column = str(options.get("timestamp_column") or DEFAULT_TIMESTAMP)
+    spec: dict[str, Any] | None = None
+    if options.get("spine") is not None:
+        spine_spec = _spine_spec(options["spine"])
+        view = definitions.views.get(spine_spec.view)
+        if view is None:
+            raise UnknownName("feature view", spine_spec.view, known=sorted(definitions.views))
+        table = build_spine(view, spine_spec, max_rows=limit, timestamp_column=timestamp_column)
+        spec = spine_spec.describe()
+    elif upload is not None:
+        table = upload
+    else:
+        entities = options.get("entities")
+        if not isinstance(entities, dict) or not entities:
+            raise InvalidInput("give 'entities' ({column: [values]}), an upload or a 'spine'")
+        first = next(iter(entities.values()))
+        if isinstance(first, list) and len(first) > limit:
+            raise LimitExceeded(f"{len(first):,} entity rows exceed the limit of {limit:,}",
+                                detail={"rows": len(first), "limit": limit})
+        table = as_table(entities)
+    spine = prepare_spine(table, selection, max_rows=limit, timestamp_column=timestamp_column)
+    return selection, spine, spec, timestamp_column
+
+
+@router.post("/training-sets", status_code=202,
+             summary="Build a point-in-time correct training set in the background")
+async def create_training_set(request: Request, state: State, key: WriteKey) -> Response:
+    options, upload = await _parse(request)
+    plan = str(options.get("plan") or "auto")
+    if plan not in ("auto", *PLANS):
+        raise InvalidInput(f"plan {plan!r} must be one of {['auto', *PLANS]}")
+    selection, spine, spec, ts_column = await asyncio.to_thread(_prepare, state, options, upload)
+    data_path = state.settings.data_path
+    record = await asyncio.to_thread(jobs.new_job, data_path, selection, spine.num_rows)
+    _runner(state).submit(data_path, record, state.definitions, selection, spine,
+                          timestamp_column=ts_column, spine_spec=spec, plan=plan)
+    body = {"id": record.id, "status": record.status, "entity_rows": spine.num_rows,
+            "url": f"/training-sets/{record.id}"}
+    return Response(orjson.dumps(body), status_code=202, media_type="application/json")
+
+
+@router.get("/training-sets/{set_id}", summary="Status, progress, timings and manifest")
+async def get_training_set(set_id: str, state: State, key: ReadKey) -> Response:
+    data_path = state.settings.data_path
+    record = await asyncio.to_thread(jobs.read_record, data_path, set_id)
+    body: dict[str, Any] = dict(record.__dict__)
+    body["manifest"] = await asyncio.to_thread(jobs.read_manifest, data_path, set_id)
+    if record.status == "succeeded":
+        body["data_url"] = f"/training-sets/{set_id}/data"
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _csv_chunks(path: Path) -> Iterator[bytes]:
+    parquet = pq.ParquetFile(path)
+    for index in range(parquet.num_row_groups):
+        sink = pa.BufferOutputStream()
+        options = pacsv.WriteOptions(include_header=index == 0)
+        pacsv.write_csv(parquet.read_row_group(index), sink, write_options=options)
+        yield sink.getvalue().to_pybytes()
+    if parquet.num_row_groups == 0:
+        yield (",".join(parquet.schema_arrow.names) + "\n").encode()
+
+
+def _json_chunks(path: Path) -> Iterator[bytes]:
+    """A JSON array of row objects, one chunk per batch (timestamps as ISO-8601)."""
+    parquet = pq.ParquetFile(path)
+    yield b"["
+    separator = b""
+    for batch in parquet.iter_batches(batch_size=8192):
+        rows = [orjson.dumps(row, option=orjson.OPT_NAIVE_UTC) for row in batch.to_pylist()]
+        if rows:
+            yield separator + b",".join(rows)
+            separator = b","
+    yield b"]"
+
+
+@router.get("/training-sets/{set_id}/data", summary="The training set as parquet, csv or json")
+async def get_training_set_data(set_id: str, state: State, key: ReadKey,
+                                format: str = "parquet") -> Response:
+    if format not in _MEDIA:
+        raise InvalidInput(f"format {format!r} must be parquet, csv or json")
+    data_path = state.settings.data_path
+    record = await asyncio.to_thread(jobs.read_record, data_path, set_id)
+    if record.status != "succeeded":
+        raise Conflict(f"training set {set_id} is {record.status}, not ready",
+                       detail={"status": record.status})
+    path = jobs.job_dir(data_path, set_id) / OUTPUT_FILE
+    if format == "parquet":
+        return FileResponse(path, media_type=_MEDIA[format], filename=f"{set_id}.parquet")
+    chunks = _csv_chunks(path) if format == "csv" else _json_chunks(path)
+    return StreamingResponse(chunks, media_type=_MEDIA[format])

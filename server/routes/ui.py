@@ -1,0 +1,230 @@
+"""The web UI: server-rendered Jinja2 pages over the catalog; no JavaScript, no build step.
+
+Every value reaches HTML through Jinja's autoescape; charts are inline SVG whose geometry is
+computed here, so the templates only place numbers. Snippets are built as plain strings (JSON
+via orjson, shell-quoted for curl) and escaped like everything else when rendered.
+
+Errors on these routes (unknown names, bad query parameters, a missing key) render an escaped
+HTML page with the message and the right status, through `HtmlErrorRoute`; the JSON API keeps
+the JSON envelope of `server.errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable, Coroutine
+from http import HTTPStatus
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, Response
+
+from featurebank.catalog.freshness import humanize
+from featurebank.catalog.lineage import NODE_H, NODE_W, diagram
+from featurebank.catalog.records import KINDS
+from featurebank.catalog.search import MAX_QUERY_CHARS
+from featurebank.catalog.search import Query as SearchQuery
+from featurebank.errors import DependencyUnavailable, FeatureBankError, NotFound
+from server.deps import ReadKey, State
+from server.routes.catalog import synced_catalog
+
+log = logging.getLogger("featurebank.server")
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+templates.env.autoescape = True
+templates.env.filters["age"] = humanize
+
+HIST_W, HIST_H = 240, 64
+PLACEHOLDER = {"INT64": 1, "INT32": 1, "STRING": "example", "FLOAT": 0.0, "DOUBLE": 0.0,
+               "BOOL": True}
+
+
+def histogram_svg(stats: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Bar geometry for a numeric histogram or a top-values chart."""
+    if not stats:
+        return None
+    if "histogram" in stats:
+        counts: list[int] = stats["histogram"]["counts"]
+        edges: list[float] = stats["histogram"]["edges"]
+        top = max(counts) or 1
+        width = HIST_W / len(counts)
+        bars = [{"x": round(i * width, 2), "w": round(width - 1, 2),
+                 "h": round(HIST_H * c / top, 2), "y": round(HIST_H - HIST_H * c / top, 2),
+                 "title": f"[{edges[i]:g}, {edges[i + 1]:g}): {c}"}
+                for i, c in enumerate(counts)]
+        return {"kind": "histogram", "w": HIST_W, "h": HIST_H, "bars": bars,
+                "low": edges[0], "high": edges[-1]}
+    if stats.get("top_values"):
+        values = stats["top_values"]
+        top = max(v["count"] for v in values) or 1
+        rows = [{"y": i * 14, "w": round(150 * v["count"] / top, 2), "label": str(v["value"])[:24],
+                 "count": v["count"]} for i, v in enumerate(values)]
+        return {"kind": "top", "w": HIST_W, "h": 14 * len(rows), "rows": rows}
+    return None
+
+
+def _entity_values(body: dict[str, Any]) -> dict[str, list[Any]]:
+    sample = body.get("sample_key") or {}
+    return {k["name"]: [sample.get(k["name"], PLACEHOLDER.get(k["type"], 1))]
+            for k in body.get("join_keys", [])}
+
+
+def snippets(request: Request, body: dict[str, Any],
+             odfv_inputs: dict[str, list[Any]]) -> dict[str, str]:
+    """A curl online lookup and a Python training-set call for this view's features."""
+    refs = [f["ref"] for f in body["features"]]
+    entities = _entity_values(body) or dict(odfv_inputs)
+    base = str(request.base_url).rstrip("/")
+    payload = orjson.dumps({"features": refs, "entities": entities}).decode()
+    curl = (f"curl -s -X POST {shlex.quote(base + '/get-online-features')} \\\n"
+            f"  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(payload)}")
+    python = (
+        "import pandas as pd\n"
+        "from featurebank.client import Client\n\n"
+        f"client = Client({base!r})  # api_key=... when reads need a key\n"
+        "entity_rows = pd.DataFrame({\n"
+        + "".join(f"    {k!r}: {v!r},\n" for k, v in entities.items())
+        + "    'event_timestamp': pd.to_datetime(['2024-01-01T00:00:00Z']),\n"
+        "})\n"
+        f"df = client.training_set(entity_rows, features={refs!r})\n"
+    )
+    return {"curl": curl, "python": python}
+
+
+def _render(request: Request, name: str, context: dict[str, Any],
+            status: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, {"kinds": KINDS, **context},
+                                      status_code=status)
+
+
+def _describe_error(request: Request, exc: Exception) -> tuple[int, str, list[dict[str, str]]]:
+    """Status, message and field problems for an error, never echoing internals on a 500."""
+    if isinstance(exc, RequestValidationError):
+        problems = [{"field": ".".join(str(p) for p in err.get("loc", ())),
+                     "problem": str(err.get("msg", ""))} for err in exc.errors()]
+        first = problems[0] if problems else {"field": "request", "problem": "invalid"}
+        return 422, f"invalid request: {first['field']}: {first['problem']}", problems
+    if isinstance(exc, FeatureBankError):
+        if exc.status_code >= 500 and not isinstance(exc, DependencyUnavailable):
+            log.error("internal error on %s: %s", request.url.path, exc.message)
+            return 500, "internal error; see the server log", []
+        return exc.status_code, exc.message, []
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code, str(exc.detail), []
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        log.warning("redis unavailable on %s: %s", request.url.path, type(exc).__name__)
+        return 503, "the online store (Redis) did not answer in time", []
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return 500, "internal error; see the server log", []
+
+
+def error_page(request: Request, exc: Exception) -> Response:
+    """An HTML page for `exc`, escaped by Jinja like every other page."""
+    status, message, problems = _describe_error(request, exc)
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    response = _render(request, "error.html", {"status": status, "title": title,
+                                               "message": message, "problems": problems},
+                       status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "ApiKey"
+    return response
+
+
+class HtmlErrorRoute(APIRoute):
+    """A UI route whose errors (including parameter validation, which FastAPI raises before
+    the endpoint runs) become HTML pages instead of the API's JSON envelope."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def html_errors(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:  # every error: a UI user should never see raw JSON
+                return error_page(request, exc)
+
+        return html_errors
+
+
+router = APIRouter(tags=["ui"], include_in_schema=False, route_class=HtmlErrorRoute)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(
+    request: Request, state: State, _key: ReadKey,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    kind: str = "", owner: str = "", tag: str = "",
+) -> Response:
+    catalog = await synced_catalog(state)
+    context: dict[str, Any] = {"q": q, "kind": kind, "owner": owner, "tag": tag, "hits": None,
+                               "error": None}
+    if q or kind or owner or tag:
+        try:
+            context["hits"] = catalog.search(
+                SearchQuery(q, kind or None, owner or None, tag or None, 50))["hits"]
+        except FeatureBankError as exc:
+            context["error"] = exc.message
+    records = catalog.snapshot.records
+    context.update(views=catalog.listing("feature-views"), services=records.services.values(),
+                   entities=records.entities.values(), project=records.project)
+    return _render(request, "index.html", context, 422 if context["error"] else 200)
+
+
+@router.get("/ui/feature-views/{name}", response_class=HTMLResponse)
+async def view_page(request: Request, name: str, state: State, _key: ReadKey) -> Response:
+    catalog = await synced_catalog(state)
+    body = await catalog.view_detail(name, redis=state.redis)
+    record = catalog.snapshot.records.views[name]
+    odfv_inputs: dict[str, list[Any]] = {}
+    for upstream in record.source_views:
+        upstream_body = catalog.snapshot.records.views.get(upstream)
+        if upstream_body is not None:
+            cached = catalog.stats.cached(upstream) or {}
+            sample = cached.get("sample_key") or {}
+            for key in upstream_body.join_keys:
+                odfv_inputs[key["name"]] = [sample.get(key["name"],
+                                                       PLACEHOLDER.get(key["type"], 1))]
+    for source in record.sources:
+        for field_name in catalog.snapshot.records.sources[source].fields:
+            odfv_inputs[field_name] = [0]
+    charts = {f["name"]: histogram_svg(f["statistics"]) for f in body["features"]}
+    return _render(request, "view.html", {
+        "v": body, "charts": charts, "diagram": diagram(body["lineage"], record),
+        "node_w": NODE_W, "node_h": NODE_H, "snippets": snippets(request, body, odfv_inputs),
+    })
+
+
+@router.get("/ui/usage", response_class=HTMLResponse)
+async def usage_page(
+    request: Request, state: State, _key: ReadKey,
+    days: Annotated[float, Query(gt=0, le=3650)] = 30,
+) -> Response:
+    catalog = await synced_catalog(state)
+    return _render(request, "usage.html", {"unused": catalog.unused(days),
+                                           "consumers": catalog.consumers()})
+
+
+@router.get("/ui/{kind}/{name}", response_class=HTMLResponse)
+async def object_page(request: Request, kind: str, name: str, state: State,
+                      _key: ReadKey) -> Response:
+    body = (await synced_catalog(state)).detail(kind, name)
+    return _render(request, "object.html", {"o": body, "kind_path": kind,
+                                            "pretty": orjson.dumps(
+                                                body, option=orjson.OPT_INDENT_2).decode()})
+
+
+@router.get("/ui/{path:path}", response_class=HTMLResponse)
+async def no_page(path: str) -> Response:
+    """Any other `/ui/...` address: a 404 page rather than the API's JSON."""
+    raise NotFound(f"no page at /ui/{path}", detail={"path": path})
