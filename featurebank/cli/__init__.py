@@ -1,0 +1,1 @@
+"""The `featurebank` command: one typer app, one module per group of commands."""

@@ -1,0 +1,106 @@
+"""`featurebank stream` (the processor) and `featurebank produce-demo` (live demo events)."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from featurebank.cli.common import console, friendly_errors, load_settings
+
+
+class _StopLatch:
+    """Remembers a stop signal until the thing to stop exists, then forwards it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._stop: Callable[[], None] | None = None
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+        if self._stop is not None:
+            self._stop()
+
+    def attach(self, stop: Callable[[], None]) -> None:
+        self._stop = stop
+        if self.requested:
+            stop()
+
+
+def stream(
+    metrics_port: Annotated[int, typer.Option(help="Prometheus port (0 = off)")] = 9108,
+    max_message_bytes: Annotated[int, typer.Option(min=64, help="larger messages are refused")]
+    = 1024 * 1024,
+    max_poll_records: Annotated[int, typer.Option(min=1, help="messages per poll")] = 5000,
+    session_timeout_ms: Annotated[int, typer.Option(min=1000, help="consumer group session")]
+    = 6000,
+    heartbeat_interval_ms: Annotated[int, typer.Option(min=100, help="group heartbeat")] = 1000,
+) -> None:
+    """Consume every KafkaSource of the applied registry into Redis and the offline history."""
+    # Handlers go in before the slow start (imports, registry, broker connections): a SIGTERM
+    # that arrives while starting is a clean stop with nothing consumed, exit status 0.
+    latch = _StopLatch()
+    signal.signal(signal.SIGTERM, latch.on_signal)
+    signal.signal(signal.SIGINT, latch.on_signal)
+    from streaming.processor import ProcessorOptions, StreamProcessor
+
+    settings = load_settings()
+    options = ProcessorOptions(
+        max_message_bytes=max_message_bytes, max_poll_records=max_poll_records,
+        session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=heartbeat_interval_ms,
+        metrics_port=metrics_port)
+    with friendly_errors():
+        processor = StreamProcessor(settings, options)
+        latch.attach(processor.stop)
+        console.print(f"stream processor in group {settings.consumer_group!r} "
+                      f"on {settings.kafka_bootstrap_servers}")
+        code = processor.run()
+    raise typer.Exit(code)
+
+
+def produce_demo(
+    rate: Annotated[float, typer.Option(min=0.1, help="events per second, all topics")] = 20.0,
+    count: Annotated[int | None, typer.Option(min=1, help="stop after this many events")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+) -> None:
+    """Send plausible live events to every KafkaSource's topic until stopped."""
+    from featurebank.definitions import load_definitions
+    from featurebank.feast_repo import open_store
+    from streaming.consumer import make_producer
+    from streaming.plan import build_plan
+    from streaming.producer import run_producer
+
+    settings = load_settings()
+    stop = {"now": False}
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with friendly_errors():
+        plan = build_plan(load_definitions(open_store(settings)), settings.max_event_skew_s)
+        if not plan.topics:
+            console.print("no stream feature view reads a KafkaSource; nothing to produce")
+            raise typer.Exit(0)
+        producer = make_producer(settings.kafka_bootstrap_servers, client_id="featurebank-demo")
+        console.print(f"producing ~{rate:g} events/s to {', '.join(plan.topic_names())}")
+
+        def send(topic: str, key: bytes, value: bytes) -> None:
+            producer.send(topic, key=key, value=value)
+
+        try:
+            sent = run_producer(send, plan, rate, limit=count, should_stop=lambda: stop["now"],
+                                seed=seed)
+        finally:
+            producer.flush(timeout=10)
+            producer.close(timeout=5)
+        console.print(f"sent {sent} events")
+
+
+def register_commands(app: typer.Typer) -> None:
+    app.command()(stream)
+    app.command(name="produce-demo")(produce_demo)

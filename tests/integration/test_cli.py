@@ -1,0 +1,71 @@
+"""The CLI as a user runs it: real repo, real Redis, errors that name the bad value."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from typer.testing import CliRunner
+
+from featurebank.cli.main import app
+from tests.integration.online.conftest import SampleRepo
+from tests.integration.online.conftest import sample_repo as sample_repo
+
+runner = CliRunner()
+
+
+def env_for(sample: SampleRepo) -> dict[str, str]:
+    return {"FEATUREBANK_REPO": str(sample.settings.repo_path),
+            "FEATUREBANK_DATA_DIR": str(sample.settings.data_path),
+            "REDIS_URL": sample.settings.redis_url}
+
+
+def test_materialize_writes_and_reports(sample_repo: SampleRepo,
+                                        redis_client: redis.Redis) -> None:
+    result = runner.invoke(app, ["materialize", "--views", "region_stats"],
+                           env=env_for(sample_repo))
+    assert result.exit_code == 0, result.output
+    assert "region_stats: 4 entities" in result.output
+    view = sample_repo.definitions.views["region_stats"]
+    assert redis_client.hget(view.codec.key(["wést"]), view.ts_field) is not None
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["materialize", "--views", "no_such_view"], "no_such_view"),
+    (["materialize", "--start", "yesterday"], "yesterday"),
+    (["materialize", "--start", "2030-01-02", "--end", "2030-01-01"], "after"),
+])
+def test_bad_arguments_name_the_value_and_write_nothing(sample_repo: SampleRepo,
+                                                        redis_client: redis.Redis,
+                                                        args: list[str], needle: str) -> None:
+    before = redis_client.dbsize()
+    result = runner.invoke(app, args, env=env_for(sample_repo))
+    assert result.exit_code == 2
+    assert needle in result.output
+    assert redis_client.dbsize() == before
+
+
+def test_redis_down_is_reported_with_the_fix(sample_repo: SampleRepo) -> None:
+    env = {**env_for(sample_repo), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = runner.invoke(app, ["materialize"], env=env)
+    assert result.exit_code == 1
+    assert "REDIS_URL" in result.output
+
+
+def test_bad_setting_is_named(sample_repo: SampleRepo) -> None:
+    result = runner.invoke(app, ["materialize"],
+                           env={**env_for(sample_repo), "REDIS_URL": "mysql://x"})
+    assert result.exit_code == 2
+    assert "REDIS_URL" in result.output
+
+
+def test_missing_repo_says_what_to_set(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(app, ["apply"], env={"FEATUREBANK_REPO": str(tmp_path / "none"),
+                                                "FEATUREBANK_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 2
+    assert "FEATUREBANK_REPO" in result.output
+
+
+def test_doctor_lists_checks(sample_repo: SampleRepo) -> None:
+    result = runner.invoke(app, ["doctor"], env=env_for(sample_repo))
+    assert "redis" in result.output
+    assert "feast repo" in result.output
