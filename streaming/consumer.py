@@ -1,0 +1,50 @@
+"""Kafka clients configured for the processor (DESIGN.md §4 lists why these values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kafka import KafkaConsumer, KafkaProducer
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    bootstrap_servers: str
+    group_id: str
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 1000
+    max_poll_records: int = 5000
+    max_poll_interval_ms: int = 300_000
+    fetch_max_wait_ms: int = 100
+
+
+def make_consumer(options: ClientOptions) -> KafkaConsumer:
+    """Manual commits only, starting new groups from the earliest offset (see the broker notes)."""
+    return KafkaConsumer(
+        bootstrap_servers=options.bootstrap_servers.split(","),
+        group_id=options.group_id,
+        client_id=f"{options.group_id}-consumer",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=options.session_timeout_ms,
+        heartbeat_interval_ms=options.heartbeat_interval_ms,
+        max_poll_records=options.max_poll_records,
+        max_poll_interval_ms=options.max_poll_interval_ms,
+        fetch_max_wait_ms=options.fetch_max_wait_ms,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        reconnect_backoff_max_ms=5000,
+    )
+
+
+def make_producer(bootstrap_servers: str, *, linger_ms: int = 5,
+                  client_id: str = "featurebank") -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=bootstrap_servers.split(","),
+        client_id=client_id,
+        linger_ms=linger_ms,
+        batch_size=256 * 1024,
+        acks="all",
+        retries=5,
+        max_request_size=8 * 1024 * 1024,
+        reconnect_backoff_max_ms=5000,
+    )

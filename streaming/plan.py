@@ -1,0 +1,117 @@
+"""Which topics to consume and what to do with each, derived from the applied registry.
+
+Every stream feature view whose source is a KafkaSource contributes its topic. Views that share
+a source share one `TopicPlan`; each keeps its own online write and transformation, and the
+source's history is written once per distinct `batch_source` directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from feast import KafkaSource
+from feast.data_format import JsonFormat
+
+from featurebank.definitions import Definitions, ViewSpec
+from featurebank.errors import FeatureBankError, InvalidInput
+from featurebank.offline.sources import ParquetSource, offline_source
+from streaming.contract import Contract
+from streaming.schema import SourceSchema, derive_schema, parse_ddl
+
+log = logging.getLogger("featurebank.stream")
+
+
+@dataclass(frozen=True)
+class TopicPlan:
+    """One KafkaSource: its topic, contract, the views it feeds and where its history goes."""
+
+    topic: str
+    source_name: str
+    schema: SourceSchema
+    contract: Contract
+    field_mapping: dict[str, str]
+    views: tuple[ViewSpec, ...]
+    offline: tuple[ParquetSource, ...]
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic}.dlq"
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    project: str
+    version: str
+    topics: dict[str, TopicPlan]
+
+    def topic_names(self) -> list[str]:
+        return sorted(self.topics)
+
+
+def kafka_views(definitions: Definitions) -> dict[str, list[ViewSpec]]:
+    """Stream views grouped by the name of their KafkaSource."""
+    grouped: dict[str, list[ViewSpec]] = {}
+    for view in definitions.views.values():
+        if view.kind == "stream" and isinstance(view.source, KafkaSource):
+            grouped.setdefault(view.source.name, []).append(view)
+    return grouped
+
+
+def source_schema(source: KafkaSource, views: list[ViewSpec]) -> SourceSchema:
+    message_format = source.kafka_options.message_format
+    if not isinstance(message_format, JsonFormat):
+        raise InvalidInput(f"KafkaSource {source.name!r} uses "
+                           f"{type(message_format).__name__}; only JsonFormat is supported")
+    ddl = (message_format.schema_json or "").strip()
+    if ddl:
+        return parse_ddl(ddl, source.timestamp_field)
+    return derive_schema(views, dict(source.field_mapping or {}), source.timestamp_field)
+
+
+def _offline_targets(views: list[ViewSpec]) -> tuple[ParquetSource, ...]:
+    targets: dict[str, ParquetSource] = {}
+    for view in views:
+        try:
+            target = offline_source(view)
+            target.directory  # noqa: B018 - refuses single-file sources up front
+        except InvalidInput as exc:
+            log.warning("view %s: no offline history will be written: %s", view.name, exc.message)
+            continue
+        targets.setdefault(str(target.directory), target)
+    return tuple(targets.values())
+
+
+def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
+    """The plan for a registry snapshot; a source that cannot be planned is logged and skipped."""
+    topics: dict[str, TopicPlan] = {}
+    for views in kafka_views(definitions).values():
+        source = views[0].source
+        assert isinstance(source, KafkaSource)
+        try:
+            schema = source_schema(source, views)
+            mapping = dict(source.field_mapping or {})
+            to_source = {mapped: name for name, mapped in mapping.items()}
+            keys = {to_source.get(k, k) for v in views for k in v.join_key_names
+                    if not v.entityless}
+            missing = sorted(keys - set(schema.names()))
+            if missing:
+                raise InvalidInput(f"schema_json of {source.name!r} lacks join key(s) {missing}")
+            plan = TopicPlan(
+                topic=source.kafka_options.topic,
+                source_name=source.name,
+                schema=schema,
+                contract=Contract(schema, frozenset(keys), int(max_skew_s * 1_000_000)),
+                field_mapping=mapping,
+                views=tuple(views),
+                offline=_offline_targets(views),
+            )
+        except FeatureBankError as exc:
+            log.error("KafkaSource %s is skipped: %s", source.name, exc.message)
+            continue
+        if plan.topic in topics:
+            log.error("topic %s is read by two KafkaSources (%s, %s); keeping the first",
+                      plan.topic, topics[plan.topic].source_name, plan.source_name)
+            continue
+        topics[plan.topic] = plan
+    return StreamPlan(definitions.project, definitions.version, topics)

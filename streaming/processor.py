@@ -1,0 +1,293 @@
+"""The consumer loop: poll → process per partition → write (retrying) → commit → repeat.
+
+Delivery: offsets are committed only after the batch's dead letters are acknowledged and its
+online and offline writes succeeded, so a crash replays uncommitted messages (at least once);
+online writes are event-time monotonic and history files are rewritten per offset range, so the
+effect of a replay is exactly once. When Redis (or the disk, or the broker for dead letters)
+fails, the assignment is paused and the same batch is retried with backoff; nothing is committed
+meanwhile. The registry is re-read every `registry_refresh_s`, and topics of newly applied
+stream views are subscribed without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+from feast import FeatureStore
+from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from featurebank.definitions import load_definitions
+from featurebank.feast_repo import open_store
+from featurebank.settings import Settings
+from streaming.consumer import ClientOptions, make_consumer, make_producer
+from streaming.core import BatchResult, Message, process_batch
+from streaming.metrics import StreamMetrics
+from streaming.plan import StreamPlan, build_plan
+from streaming.sinks.dlq import DeadLetterSink
+from streaming.sinks.parquet import ParquetHistorySink
+from streaming.sinks.redis import RedisOnlineSink
+
+log = logging.getLogger("featurebank.stream")
+
+TRANSIENT: tuple[type[BaseException], ...] = (redis.RedisError, OSError, KafkaError)
+MAX_BACKOFF_S = 5.0
+
+
+@dataclass(frozen=True)
+class ProcessorOptions:
+    max_message_bytes: int = 1024 * 1024
+    poll_timeout_ms: int = 200
+    max_poll_records: int = 5000
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 1000
+    metrics_port: int = 0
+
+
+class Stopping(Exception):
+    """Raised inside a retry wait when a stop was requested; nothing is committed."""
+
+
+@dataclass
+class _Progress:
+    """Which writes of a batch already succeeded, so a retry redoes only the rest."""
+
+    result: BatchResult
+    done: set[str] = field(default_factory=set)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, on_assigned: Callable[[list[TopicPartition]], None]) -> None:
+        self._on_assigned = on_assigned
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions revoked: %s", _names(revoked))
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", _names(assigned))
+        self._on_assigned(assigned)
+
+
+def _names(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{p.topic}[{p.partition}]" for p in sorted(partitions)) or "none"
+
+
+class StreamProcessor:
+    def __init__(self, settings: Settings, options: ProcessorOptions,
+                 store: FeatureStore | None = None) -> None:
+        self.settings = settings
+        self.options = options
+        self.metrics = StreamMetrics()
+        self._store = store or open_store(settings)
+        self._plan = StreamPlan(self._store.project, "", {})
+        self._stop = False
+        self._next_refresh = 0.0
+        client_options = ClientOptions(
+            bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
+            session_timeout_ms=options.session_timeout_ms,
+            heartbeat_interval_ms=options.heartbeat_interval_ms,
+            max_poll_records=options.max_poll_records)
+        self._client_options = client_options
+        self._consumer: KafkaConsumer = make_consumer(client_options)
+        self._subscribed = False
+        self._subscribed_at = 0.0
+        self._wanted_topics: list[str] | None = None
+        self._listener = _Rebalance(self._assigned)
+        self._dlq = DeadLetterSink(make_producer(settings.kafka_bootstrap_servers,
+                                                 client_id=f"{settings.consumer_group}-dlq"))
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5,
+                                      socket_connect_timeout=2)
+        self._online = RedisOnlineSink(client, self._store.project)
+        self._offline = ParquetHistorySink()
+
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, commit and return (safe from a signal handler)."""
+        self._stop = True
+
+    @property
+    def plan(self) -> StreamPlan:
+        return self._plan
+
+    def run(self) -> int:
+        self.metrics.serve(self.options.metrics_port)
+        try:
+            while not self._stop:
+                self._maybe_refresh()
+                if not self._plan.topics:
+                    time.sleep(self.options.poll_timeout_ms / 1000)
+                    continue
+                try:
+                    records = self._consumer.poll(timeout_ms=self.options.poll_timeout_ms)
+                except KafkaError as exc:
+                    log.warning("poll failed (%s); retrying", type(exc).__name__)
+                    time.sleep(1.0)
+                    continue
+                if records:
+                    self._handle(records)
+                else:
+                    self.metrics.refresh_lag()
+        except Stopping:
+            log.info("stopped while retrying; the batch was not committed and will be replayed")
+        finally:
+            self._close()
+        return 0
+
+    def _close(self) -> None:
+        try:
+            self._consumer.close(autocommit=False)
+        finally:
+            self._dlq.close()
+
+    def _maybe_refresh(self) -> None:
+        self._apply_subscription()
+        now = time.monotonic()
+        if now < self._next_refresh:
+            return
+        interval = self.settings.registry_refresh_s
+        self._next_refresh = now + (interval if interval > 0 else float("inf"))
+        try:
+            definitions = load_definitions(self._store, refresh=True)
+        except Exception as exc:  # keep the last good plan: a registry hiccup must not stop us
+            log.warning("registry refresh failed (%s); keeping the current plan",
+                        type(exc).__name__)
+            return
+        if definitions.version == self._plan.version:
+            return
+        plan = build_plan(definitions, self.settings.max_event_skew_s)
+        old, new = self._plan.topic_names(), plan.topic_names()
+        self._plan = plan
+        if old != new:
+            self._resubscribe(new)
+            log.info("registry %s: consuming %s", plan.version, ", ".join(new) or "nothing")
+
+    def _resubscribe(self, topics: list[str]) -> None:
+        """Ask for the new topic set, once the current join has settled.
+
+        Changing a subscription (or leaving) while a join is still in flight can wedge the
+        group on the local broker (SyncGroup loops on "rebalance in progress"), so the change
+        waits until this consumer holds an assignment or twice the session timeout has passed.
+        """
+        self._wanted_topics = topics
+        self._apply_subscription()
+
+    def _apply_subscription(self) -> None:
+        topics = self._wanted_topics
+        if topics is None:
+            return
+        joining_for = time.monotonic() - self._subscribed_at
+        settled = (not self._subscribed or bool(self._consumer.assignment())
+                   or joining_for > 2 * self.options.session_timeout_ms / 1000)
+        if not settled:
+            return
+        if topics:
+            self._consumer.subscribe(topics, listener=self._listener)
+        else:
+            self._consumer.unsubscribe()
+        self._subscribed = bool(topics)
+        self._subscribed_at = time.monotonic()
+        self._wanted_topics = None
+
+    def _assigned(self, partitions: list[TopicPartition]) -> None:
+        for partition in partitions:
+            self._offline.forget(partition.topic, partition.partition)
+
+    def _handle(self, records: dict[TopicPartition, list[Message]]) -> None:
+        started = time.perf_counter()
+        now_micros = time.time_ns() // 1000
+        batches: list[_Progress] = []
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for partition, messages in records.items():
+            plan = self._plan.topics.get(partition.topic)
+            if plan is None or not messages:
+                continue  # the topic was just dropped from the registry: leave it uncommitted
+            self.metrics.count_in(partition.topic, len(messages))
+            result = process_batch(plan, messages, now_micros, self.options.max_message_bytes)
+            batches.append(_Progress(result))
+            offsets[partition] = OffsetAndMetadata(messages[-1].offset + 1, "", -1)
+        self._write_with_retry(batches)
+        self._commit(offsets)
+        for progress in batches:
+            self._count(progress.result)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def _write(self, batches: list[_Progress]) -> None:
+        for progress in batches:
+            if "dlq" not in progress.done and progress.result.rejects:
+                self._dlq.send(progress.result.rejects)
+            progress.done.add("dlq")
+        for progress in batches:
+            result = progress.result
+            if "online" not in progress.done:
+                self.metrics.wrote(self._online.write(result.views))
+                progress.done.add("online")
+            if "offline" not in progress.done:
+                self._offline.write(self._plan.topics[result.topic], result)
+                progress.done.add("offline")
+        self._dlq.flush()
+
+    def _write_with_retry(self, batches: list[_Progress]) -> None:
+        delay = 0.2
+        paused = False
+        while True:
+            try:
+                self._write(batches)
+                break
+            except TRANSIENT as exc:
+                dependency = _dependency(exc)
+                self.metrics.count_retry(dependency)
+                log.warning("%s failed (%s: %s); pausing consumption, retrying in %.1fs",
+                            dependency, type(exc).__name__, str(exc)[:200], delay)
+                if not paused:
+                    self._consumer.pause(*self._consumer.assignment())
+                    paused = True
+                self._wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
+        if paused:
+            self._consumer.resume(*self._consumer.assignment())
+            log.info("writes succeed again; resuming consumption")
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep while staying in the group; anything fetched meanwhile is un-read."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self._stop:
+                raise Stopping
+            fetched = self._consumer.poll(timeout_ms=100)
+            for partition, messages in fetched.items():
+                if messages:
+                    self._consumer.seek(partition, messages[0].offset)
+            unpaused = self._consumer.assignment() - self._consumer.paused()
+            if unpaused:
+                self._consumer.pause(*unpaused)
+
+    def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        if not offsets:
+            return
+        owned = self._consumer.assignment()
+        mine = {tp: meta for tp, meta in offsets.items() if tp in owned}
+        try:
+            self._consumer.commit(mine)
+        except CommitFailedError:
+            log.warning("commit refused after a rebalance; the new owner replays those offsets")
+        except KafkaError as exc:
+            log.warning("commit failed (%s); a later commit covers these offsets",
+                        type(exc).__name__)
+
+    def _count(self, result: BatchResult) -> None:
+        for reject in result.rejects:
+            self.metrics.count_dead(result.topic, reject.reason)
+        for batch in result.views:
+            self.metrics.count_written(result.topic, batch.view.name, batch.table.num_rows)
+
+
+def _dependency(exc: BaseException) -> str:
+    if isinstance(exc, redis.RedisError):
+        return "redis"
+    if isinstance(exc, KafkaError):
+        return "broker"
+    return "disk"

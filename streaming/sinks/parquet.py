@@ -1,0 +1,77 @@
+"""The offline sink: a batch's valid source rows → one Parquet file per history directory.
+
+Idempotence: before writing offsets [first, last] of a partition, every existing file of that
+partition that ends at or after `first` is removed. Such files can only come from work that was
+never committed (a crash, a Redis outage, a rebalance), because offsets are committed right after
+their file is in place; so a replay rewrites history instead of adding to it. The index of files
+per partition is read from disk when a partition is (re)assigned, since another processor may
+have written some.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from featurebank.offline.writer import OffsetPart, offset_parts, part_name, write_parquet_atomic
+from streaming.core import BatchResult
+from streaming.plan import TopicPlan
+
+log = logging.getLogger("featurebank.stream")
+
+PartKey = tuple[str, str, int]  # directory, topic, partition
+
+
+class ParquetHistorySink:
+    def __init__(self) -> None:
+        self._index: dict[PartKey, list[OffsetPart]] = {}
+
+    def forget(self, topic: str, partition: int) -> None:
+        """Drop the cached file index of a partition (it was assigned anew)."""
+        for key in [k for k in self._index if k[1] == topic and k[2] == partition]:
+            del self._index[key]
+
+    def write(self, plan: TopicPlan, batch: BatchResult) -> int:
+        """Write the batch's history; returns the number of files written."""
+        written = 0
+        for target in plan.offline:
+            directory = target.directory
+            parts = self._parts(directory, plan.topic, batch.partition)
+            stale = [p for p in parts if p.last >= batch.first_offset]
+            for part in stale:
+                part.path.unlink(missing_ok=True)
+                log.info("replacing uncommitted history %s", part.path.name)
+            parts[:] = [p for p in parts if p.last < batch.first_offset]
+            if batch.source_rows.num_rows == 0:
+                continue
+            table = _history_table(batch.source_rows, plan, target.timestamp_field,
+                                   target.created_timestamp_column)
+            name = part_name(plan.topic, batch.partition, batch.first_offset, batch.last_offset)
+            path = write_parquet_atomic(directory, name, table)
+            parts.append(OffsetPart(path, batch.partition, batch.first_offset, batch.last_offset))
+            written += 1
+        return written
+
+    def _parts(self, directory: Path, topic: str, partition: int) -> list[OffsetPart]:
+        key = (str(directory), topic, partition)
+        if key not in self._index:
+            self._index[key] = [p for p in offset_parts(directory, topic)
+                                if p.partition == partition]
+        return self._index[key]
+
+
+def _history_table(rows: pa.Table, plan: TopicPlan, timestamp_field: str,
+                   created_column: str | None) -> pa.Table:
+    """Source columns as the schema names them, plus what the batch source expects."""
+    table = rows
+    source_ts = plan.schema.timestamp_field
+    if timestamp_field and timestamp_field not in table.column_names:
+        table = table.append_column(timestamp_field, table.column(source_ts))
+    if created_column and created_column not in table.column_names:
+        now = pa.scalar(datetime.now(UTC), type=pa.timestamp("us", tz="UTC"))
+        table = table.append_column(created_column, pa.array([now.as_py()] * table.num_rows,
+                                                             type=now.type))
+    return table
