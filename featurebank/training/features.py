@@ -1,0 +1,191 @@
+"""Which views, columns and on-demand transformations a training set needs.
+
+A request names features (`view:feature`) or a feature service; this module turns that into a
+`Selection`: per feature view its Parquet source, the features to read and the output column
+each lands in, plus the on-demand views to compute afterwards and the inputs they need. It is
+resolved once per request against one registry snapshot, so a mid-run registry change cannot
+mix two versions of a definition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from feast import FeatureService, OnDemandFeatureView
+
+from featurebank.definitions import Definitions, ViewSpec
+from featurebank.errors import InvalidInput, UnknownName
+from featurebank.offline.sources import ParquetSource, offline_source
+
+
+@dataclass(frozen=True)
+class ViewRead:
+    """One feature view to join: its source and (feature, output column) pairs."""
+
+    view: ViewSpec
+    source: ParquetSource
+    columns: tuple[tuple[str, str], ...]
+    key_columns: tuple[tuple[str, str], ...]
+    """(source join key, entity-frame column) pairs; differs under a service join-key map."""
+
+    @property
+    def ttl_seconds(self) -> float | None:
+        return self.view.ttl_seconds
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Everything the engine needs to know about the requested features."""
+
+    feature_refs: tuple[str, ...]
+    reads: tuple[ViewRead, ...]
+    odfvs: tuple[OnDemandFeatureView, ...]
+    outputs: tuple[str, ...]
+    """Requested output columns, in request order (hidden ODFV inputs are not listed)."""
+    entity_columns: frozenset[str]
+    request_fields: frozenset[str]
+    full_feature_names: bool
+    service: str | None = None
+    hidden: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def view_names(self) -> tuple[str, ...]:
+        return tuple(read.view.name for read in self.reads) + tuple(o.name for o in self.odfvs)
+
+
+Ref = tuple[str, str, str, dict[str, str]]
+"""(view to read, name to show, feature, join-key map)."""
+
+
+def shown_name(projection: Any) -> str:
+    """Feast's `FeatureViewProjection.name_to_use()` (alias, then version tag), typed."""
+    base = str(projection.name_alias or projection.name)
+    tag = getattr(projection, "version_tag", None)
+    return f"{base}@v{tag}" if tag is not None else base
+
+
+def _service_refs(service: FeatureService) -> list[Ref]:
+    refs: list[Ref] = []
+    for projection in service.feature_view_projections:
+        key_map = dict(projection.join_key_map or {})
+        for feature in projection.features:
+            refs.append((projection.name, shown_name(projection), feature.name, key_map))
+    return refs
+
+
+def _parse_refs(features: list[str]) -> list[Ref]:
+    refs: list[Ref] = []
+    for ref in features:
+        if not isinstance(ref, str) or ref.count(":") != 1 or "" in ref.split(":"):
+            raise InvalidInput(f"feature reference {ref!r} must look like 'feature_view:feature'",
+                               detail={"feature": ref})
+        view, feature = ref.split(":")
+        refs.append((view, view, feature, {}))
+    return refs
+
+
+class _Builder:
+    def __init__(self, definitions: Definitions, full_feature_names: bool) -> None:
+        self.defs = definitions
+        self.full = full_feature_names
+        self.reads: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, str]]] = {}
+        self.odfvs: dict[str, OnDemandFeatureView] = {}
+        self.outputs: list[str] = []
+        self.hidden: set[str] = set()
+        self.request_fields: set[str] = set()
+
+    def _name(self, shown: str, feature: str) -> str:
+        return f"{shown}__{feature}" if self.full else feature
+
+    def _add_output(self, name: str) -> None:
+        if name in self.outputs:
+            raise InvalidInput(f"two requested features are both named {name!r}; set "
+                               "full_feature_names or request only one", detail={"feature": name})
+        self.outputs.append(name)
+
+    def _read(self, view: ViewSpec, feature: str, column: str, key_map: dict[str, str]) -> None:
+        if feature not in view.features:
+            raise UnknownName("feature", f"{view.name}:{feature}",
+                              known=[f"{view.name}:{f}" for f in view.features])
+        keys = tuple((k, key_map.get(k, k)) for k in view.join_key_names)
+        columns = self.reads.setdefault((view.name, keys), [])
+        if (feature, column) not in columns:
+            columns.append((feature, column))
+
+    def add(self, view_name: str, shown: str, feature: str, key_map: dict[str, str]) -> None:
+        view = self.defs.views.get(view_name)
+        if view is not None:
+            name = self._name(shown, feature)
+            self._add_output(name)
+            self._read(view, feature, name, key_map)
+            return
+        odfv = self.defs.on_demand_feature(view_name, feature)
+        self._add_output(self._name(shown_name(odfv.projection), feature))
+        if view_name not in self.odfvs:
+            self.odfvs[view_name] = odfv
+            self._add_odfv_inputs(odfv)
+
+    def _add_odfv_inputs(self, odfv: OnDemandFeatureView) -> None:
+        """ODFV inputs are named as requested features would be (Feast's transform expects it)."""
+        for view, projection in self.defs.on_demand_sources(odfv):
+            for feature in projection.features:
+                column = self._name(shown_name(projection), feature.name)
+                self.hidden.add(column)
+                self._read(view, feature.name, column, dict(projection.join_key_map or {}))
+        for request_source in odfv.source_request_sources.values():
+            self.request_fields.update(f.name for f in request_source.schema)
+
+    def finish(self, refs: tuple[str, ...], service: str | None) -> Selection:
+        reads = []
+        entity_columns: set[str] = set()
+        for (view_name, keys), columns in self.reads.items():
+            view = self.defs.views[view_name]
+            reads.append(ViewRead(view=view, source=offline_source(view),
+                                  columns=tuple(columns), key_columns=keys))
+            if not view.entityless:
+                entity_columns.update(column for _, column in keys)
+        return Selection(
+            feature_refs=refs, reads=tuple(reads), odfvs=tuple(self.odfvs.values()),
+            outputs=tuple(self.outputs), entity_columns=frozenset(entity_columns),
+            request_fields=frozenset(self.request_fields), full_feature_names=self.full,
+            service=service, hidden=frozenset(self.hidden - set(self.outputs)),
+        )
+
+
+def select_features(definitions: Definitions, *, features: list[str] | None = None,
+                    service: str | None = None, full_feature_names: bool = False) -> Selection:
+    """Resolve feature references or a feature service; unknown names raise `UnknownName`."""
+    if features and service:
+        raise InvalidInput("give either 'features' or 'feature_service', not both")
+    if service is not None:
+        found = definitions.services.get(service)
+        if found is None:
+            raise UnknownName("feature service", service, known=sorted(definitions.services))
+        refs = _service_refs(found)
+    elif features:
+        refs = _parse_refs(features)
+    else:
+        raise InvalidInput("give either 'features' (a non-empty list) or 'feature_service'")
+    builder = _Builder(definitions, full_feature_names)
+    for view_name, shown, feature, key_map in refs:
+        builder.add(view_name, shown, feature, key_map)
+    return builder.finish(tuple(f"{v}:{f}" for v, _, f, _ in refs), service)
+
+
+def definition_hash(definitions: Definitions, selection: Selection) -> str:
+    """SHA-256 over the serialized protos of exactly the views a training set reads.
+
+    Unrelated registry edits leave it unchanged, so a rerun only reports what matters to it.
+    """
+    digest = hashlib.sha256()
+    for read in sorted(selection.reads, key=lambda r: r.view.name):
+        proto = read.view.feast_view.to_proto()
+        proto.meta.Clear()
+        digest.update(proto.SerializeToString(deterministic=True))
+    for odfv in sorted(selection.odfvs, key=lambda o: o.name):
+        odfv_proto = odfv.to_proto()
+        odfv_proto.meta.Clear()
+        digest.update(odfv_proto.SerializeToString(deterministic=True))
+    return digest.hexdigest()

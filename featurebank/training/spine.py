@@ -1,0 +1,210 @@
+"""Entity spines: the rows a training set has, one output row per spine row, in order.
+
+A spine comes from the caller (a DataFrame, an Arrow table, JSON columns, a Parquet or CSV file)
+or is built from the data itself (Feast #1611): every entity active in [start, end] on a time
+grid, or the event times of a label view. Whatever the origin, it is normalised to one Arrow
+table whose timestamp column is `timestamp[us, UTC]`; naive times are taken as UTC, and a value
+that cannot be parsed is an error naming it and its row, never a silent null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from featurebank.definitions import ViewSpec
+from featurebank.errors import InvalidInput, LimitExceeded
+from featurebank.offline.latest import quote
+from featurebank.offline.sources import offline_source
+from featurebank.training.features import Selection
+
+DEFAULT_TIMESTAMP = "event_timestamp"
+TS_TYPE = pa.timestamp("us", tz="UTC")
+RESERVED_PREFIX = "__fb_"
+
+
+def _parse_strings(column: pa.Array, name: str) -> pa.Array:
+    values = column.to_pylist()
+    parsed = pd.to_datetime(pd.Series(values, dtype="object"), utc=True, errors="coerce",
+                            format="ISO8601")
+    bad = [i for i, (raw, ok) in enumerate(zip(values, parsed.isna(), strict=True))
+           if ok and raw is not None]
+    if bad:
+        shown = [values[i] for i in bad[:3]]
+        raise InvalidInput(f"column {name!r} has unparsable timestamp(s) {shown} "
+                           f"(row {bad[0]}); use ISO-8601 such as 2024-05-01T12:00:00Z",
+                           detail={"column": name, "rows": bad[:10], "values": shown})
+    return pa.array(parsed.dt.as_unit("us"), type=TS_TYPE)
+
+
+def normalise_timestamps(column: pa.Array | pa.ChunkedArray, name: str) -> pa.Array:
+    """Any timestamp-ish column as `timestamp[us, UTC]`; numbers are epoch seconds."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    kind = array.type
+    if pa.types.is_timestamp(kind):
+        if kind.tz is None:
+            array = pc.assume_timezone(array, "UTC")
+        out = pc.cast(array, TS_TYPE)
+    elif pa.types.is_date(kind):
+        out = pc.cast(pc.cast(array, pa.timestamp("us")), TS_TYPE)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        out = _parse_strings(array, name)
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        micros = pc.cast(pc.round(pc.multiply(pc.cast(array, pa.float64()), 1e6)), pa.int64())
+        out = pc.cast(micros, pa.timestamp("us")).cast(TS_TYPE)
+    elif pa.types.is_null(kind):
+        out = pa.nulls(len(array), TS_TYPE)
+    else:
+        raise InvalidInput(f"column {name!r} has type {kind}, expected timestamps",
+                           detail={"column": name})
+    nulls = out.null_count
+    if nulls:
+        first = pc.index(pc.is_null(out), True).as_py()
+        raise InvalidInput(f"column {name!r} has {nulls} missing timestamp(s) (first at row "
+                           f"{first})", detail={"column": name, "row": first})
+    return out
+
+
+def read_spine_file(path: Path) -> pa.Table:
+    """A Parquet or CSV file of entity rows (CSV columns keep their inferred types)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pq.read_table(path)
+        if suffix == ".csv":
+            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                timestamp_parsers=[]))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidInput(f"cannot read entity file {path.name!r}: {exc}") from None
+    raise InvalidInput(f"entity file {path.name!r} must be .parquet or .csv")
+
+
+def read_spine_bytes(data: bytes, filename: str) -> pa.Table:
+    """An uploaded Parquet or CSV body; the kind comes from the name or the Parquet magic."""
+    reader = pa.BufferReader(data)
+    try:
+        if data[:4] == b"PAR1" or filename.lower().endswith(".parquet"):
+            return pq.read_table(reader)
+        return pacsv.read_csv(reader, convert_options=pacsv.ConvertOptions(timestamp_parsers=[]))
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(f"cannot read uploaded entity file {filename!r}: {exc}") from None
+
+
+def as_table(entities: Any) -> pa.Table:
+    """Entity rows from a DataFrame, Arrow table, file path or `{column: [values]}`."""
+    if isinstance(entities, pa.Table):
+        return entities
+    if isinstance(entities, pd.DataFrame):
+        return pa.Table.from_pandas(entities, preserve_index=False)
+    if isinstance(entities, (str, Path)):
+        return read_spine_file(Path(entities))
+    if isinstance(entities, Mapping):
+        lists = [v for v in entities.values() if isinstance(v, Sequence)]
+        if len(lists) != len(entities) or len({len(v) for v in lists}) != 1:
+            raise InvalidInput("'entities' must map column names to lists of equal length")
+        try:
+            return pa.Table.from_pydict(dict(entities))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InvalidInput(f"entity columns have mixed value types: {exc}") from None
+    raise InvalidInput(f"cannot use {type(entities).__name__} as entity rows")
+
+
+def prepare_spine(table: pa.Table, selection: Selection, *, max_rows: int,
+                  timestamp_column: str = DEFAULT_TIMESTAMP) -> pa.Table:
+    """Check and normalise entity rows; the result is what the input hash is taken over."""
+    if table.num_rows > max_rows:
+        raise LimitExceeded(f"{table.num_rows:,} entity rows exceed the limit of {max_rows:,}",
+                            detail={"rows": table.num_rows, "limit": max_rows})
+    names = table.column_names
+    if timestamp_column not in names:
+        raise InvalidInput(f"entity rows have no {timestamp_column!r} column (columns: "
+                           f"{names})", detail={"missing": [timestamp_column]})
+    reserved = [n for n in names if n.startswith(RESERVED_PREFIX)]
+    missing = sorted((selection.entity_columns | selection.request_fields) - set(names))
+    if reserved or missing:
+        raise InvalidInput(
+            f"entity rows lack join key(s) or request field(s) {missing}; they have {names}"
+            if missing else f"column names {reserved} are reserved",
+            detail={"missing": missing, "reserved": reserved})
+    clashes = sorted(set(names) & set(selection.outputs))
+    if clashes:
+        raise InvalidInput(f"entity columns {clashes} have the same names as requested features",
+                           detail={"columns": clashes})
+    index = names.index(timestamp_column)
+    stamps = normalise_timestamps(table.column(timestamp_column), timestamp_column)
+    return table.set_column(index, timestamp_column, stamps).combine_chunks()
+
+
+@dataclass(frozen=True)
+class SpineSpec:
+    """A spine built from the data: `mode` is "active" (a grid) or "label" (label events)."""
+
+    mode: str
+    view: str
+    start: datetime
+    end: datetime
+    every: timedelta | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"mode": self.mode, "view": self.view, "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "every_seconds": self.every.total_seconds() if self.every else None}
+
+
+def build_spine(view: ViewSpec, spec: SpineSpec, *, max_rows: int,
+                timestamp_column: str = DEFAULT_TIMESTAMP) -> pa.Table:
+    """Entity rows computed from a view's offline data, sorted by (time, keys).
+
+    "active": for each grid point t = start + k·every (≤ end), every entity with an event in
+    (t - every, t]; "label": every row of the view in [start, end] with its features, so the
+    label view's values sit beside the point-in-time features requested against them.
+    """
+    if spec.end < spec.start:
+        raise InvalidInput(f"spine end {spec.end.isoformat()} is before start")
+    source = offline_source(view)
+    keys = [] if view.entityless else list(view.join_key_names)
+    key_sql = [f"{quote(source.column_for(k))} AS {quote(k)}" for k in keys]
+    ts = f"{quote(source.timestamp_field)}::TIMESTAMPTZ"
+    out = quote(timestamp_column)
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        where = f"{ts} >= $start AND {ts} <= $end"
+        params: dict[str, object] = {"path": source.path, "start": spec.start, "end": spec.end}
+        if spec.mode == "label":
+            feats = [f"{quote(source.column_for(f))} AS {quote(f)}" for f in view.features]
+            select = ", ".join([*key_sql, f"{ts} AS {out}", *feats])
+            order = ", ".join([out, *map(quote, keys)])
+        elif spec.mode == "active":
+            if spec.every is None or spec.every.total_seconds() <= 0:
+                raise InvalidInput("an 'active' spine needs a positive 'every' interval")
+            params["every"] = int(spec.every.total_seconds() * 1_000_000)
+            grid = ("make_timestamptz(epoch_us($start) + $every * "
+                    f"ceil((epoch_us({ts}) - epoch_us($start)) / $every)::BIGINT)")
+            select = "DISTINCT " + ", ".join([*key_sql, f"{grid} AS {out}"])
+            where += f" AND {grid} <= $end"
+            order = ", ".join([out, *map(quote, keys)])
+        else:
+            raise InvalidInput(f"spine mode {spec.mode!r} must be 'active' or 'label'")
+        if not source.has_files():
+            raise InvalidInput(f"view {view.name!r} has no offline data to build a spine from")
+        query = (f"SELECT {select} FROM read_parquet($path) WHERE {where} "  # noqa: S608
+                 f"ORDER BY {order} LIMIT {int(max_rows) + 1}")
+        table: pa.Table = connection.execute(query, params).to_arrow_table()
+    finally:
+        connection.close()
+    if table.num_rows > max_rows:
+        raise LimitExceeded(f"the spine has more than {max_rows:,} rows; narrow [start, end]",
+                            detail={"limit": max_rows})
+    index = table.column_names.index(timestamp_column)
+    return table.set_column(index, timestamp_column, pc.cast(table.column(index), TS_TYPE))
