@@ -1,0 +1,216 @@
+"""Per-feature statistics and the offline event-time range, computed by DuckDB over Parquet.
+
+Results are cached per view and keyed by the source files' (path, mtime, size) plus the view's
+columns, so appended stream history or a regenerated file invalidates them and nothing else
+does. Callers run `ViewStatsCache.get` in a worker thread: a scan of a large history takes
+seconds and must not block the event loop. Only registry-defined names reach SQL, quoted as
+identifiers; file paths are passed to DuckDB as values, never formatted into a query.
+"""
+
+from __future__ import annotations
+
+import glob
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from featurebank.definitions import ViewSpec
+from featurebank.errors import InvalidInput
+from featurebank.offline.sources import ParquetSource, offline_source
+
+BINS = 20
+TOP_VALUES = 8
+NUMERIC = ("INT", "FLOAT", "DOUBLE", "DECIMAL", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT",
+           "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def source_files(source: ParquetSource) -> list[str]:
+    if "*" in source.path:
+        return sorted(glob.glob(source.path, recursive=True))
+    return [source.path] if Path(source.path).exists() else []
+
+
+def fingerprint(files: list[str]) -> Fingerprint:
+    out = []
+    for path in files:
+        try:
+            st = Path(path).stat()
+        except FileNotFoundError:
+            continue
+        out.append((path, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool | int):
+        return int(value)
+    try:
+        return round(float(value), 6)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_numeric(duck_type: str) -> bool:
+    return duck_type.upper().startswith(NUMERIC)
+
+
+def _feature_stats(con: duckdb.DuckDBPyConnection, column: str, duck_type: str,
+                   rows: int) -> dict[str, Any]:
+    col = quote(column)
+    count, distinct = con.execute(
+        f"SELECT count({col}), approx_count_distinct({col}) FROM src"  # noqa: S608
+    ).fetchone() or (0, 0)
+    stats: dict[str, Any] = {
+        "count": int(count), "nulls": rows - int(count),
+        "null_pct": round(100.0 * (rows - int(count)) / rows, 3) if rows else None,
+        "distinct": int(distinct), "type": duck_type,
+    }
+    if _is_numeric(duck_type) and count:
+        row = con.execute(
+            f"SELECT min({col}), max({col}), avg({col}), stddev_samp({col}), "  # noqa: S608
+            f"quantile_cont({col}, [0.5, 0.95, 0.99]) FROM src"
+        ).fetchone()
+        assert row is not None
+        low, high, mean, std, quantiles = row
+        stats.update(min=_number(low), max=_number(high), mean=_number(mean), std=_number(std),
+                     p50=_number(quantiles[0]), p95=_number(quantiles[1]),
+                     p99=_number(quantiles[2]))
+        stats["histogram"] = _histogram(con, col, float(low), float(high))
+    elif count:
+        top = con.execute(
+            f"SELECT CAST({col} AS VARCHAR) AS v, count(*) AS n FROM src "  # noqa: S608
+            f"WHERE {col} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {TOP_VALUES}"
+        ).fetchall()
+        stats["top_values"] = [{"value": v, "count": int(n)} for v, n in top]
+    return stats
+
+
+def _histogram(con: duckdb.DuckDBPyConnection, col: str, low: float,
+               high: float) -> dict[str, Any]:
+    width = (high - low) / BINS if high > low else 1.0
+    counts = [0] * BINS
+    for bucket, n in con.execute(
+        f"SELECT least(greatest(CAST(floor(({col} - $low) / $width) AS BIGINT), 0), "  # noqa: S608
+        f"{BINS - 1}) AS b, count(*) FROM src WHERE {col} IS NOT NULL GROUP BY b",
+        {"low": low, "width": width},
+    ).fetchall():
+        counts[int(bucket)] = int(n)
+    edges = [round(low + i * width, 6) for i in range(BINS + 1)]
+    return {"edges": edges, "counts": counts}
+
+
+def compute_view_stats(view: ViewSpec, source: ParquetSource, files: list[str]) -> dict[str, Any]:
+    """Scan a view's Parquet history: event-time range, a sample key and per-feature stats."""
+    started = time.perf_counter()
+    con = duckdb.connect()
+    try:
+        con.read_parquet(files, union_by_name=True).create_view("src")
+        types = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE src").fetchall()}
+        ts = quote(source.timestamp_field)
+        row = con.execute(f"SELECT count(*), min({ts}), max({ts}) FROM src").fetchone()  # noqa: S608
+        assert row is not None
+        rows, first, last = int(row[0]), row[1], row[2]
+        keys = [(k, source.column_for(k)) for k in view.join_key_names if not view.entityless]
+        sample: dict[str, Any] = {}
+        if rows and keys and all(column in types for _, column in keys):
+            picked = ", ".join(quote(column) for _, column in keys)
+            found = con.execute(
+                f"SELECT {picked} FROM src ORDER BY {ts} DESC LIMIT 1"  # noqa: S608
+            ).fetchone()
+            sample = {k: v for (k, _), v in zip(keys, found or (), strict=False)}
+        features: dict[str, Any] = {}
+        for name in view.features:
+            column = source.column_for(name)
+            if column not in types:
+                features[name] = {"missing": f"column {column!r} is not in the source files"}
+                continue
+            features[name] = _feature_stats(con, column, types[column], rows)
+    finally:
+        con.close()
+    return {
+        "rows": rows, "files": len(files),
+        "event_time": {"min": _iso(first), "max": _iso(last), "column": source.timestamp_field},
+        "sample_key": sample, "features": features,
+        "computed_at": _iso(datetime.now(UTC)),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+@dataclass
+class _Entry:
+    key: tuple[Any, ...]
+    value: dict[str, Any]
+
+
+class ViewStatsCache:
+    """Memoized `compute_view_stats` per view, recomputed when its files or columns change."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def cached(self, view: str) -> dict[str, Any] | None:
+        entry = self._entries.get(view)
+        return entry.value if entry is not None else None
+
+    def get(self, view: ViewSpec) -> dict[str, Any]:
+        """Statistics for `view`, or `{"unavailable": reason}` when it has no Parquet history."""
+        try:
+            source = offline_source(view)
+        except InvalidInput as exc:
+            return {"unavailable": exc.message}
+        files = source_files(source)
+        if not files:
+            return {"unavailable": f"no Parquet files at {source.path}"}
+        key = (fingerprint(files), tuple(view.features), source.timestamp_field)
+        with self._guard:
+            lock = self._locks.setdefault(view.name, threading.Lock())
+        with lock:
+            entry = self._entries.get(view.name)
+            if entry is None or entry.key != key:
+                entry = _Entry(key, compute_view_stats(view, source, files))
+                self._entries[view.name] = entry
+        return entry.value
+
+
+def offline_range(view: ViewSpec) -> dict[str, Any] | None:
+    """Rows and event-time range of a view's history (cheap: DuckDB reads row-group stats)."""
+    try:
+        source = offline_source(view)
+    except InvalidInput:
+        return None
+    files = source_files(source)
+    if not files:
+        return None
+    con = duckdb.connect()
+    try:
+        ts = quote(source.timestamp_field)
+        con.read_parquet(files, union_by_name=True).create_view("src")
+        row = con.execute(f"SELECT count(*), min({ts}), max({ts}) FROM src").fetchone()  # noqa: S608
+    finally:
+        con.close()
+    if row is None:
+        return None
+    return {"rows": int(row[0]), "min": _iso(row[1]), "max": _iso(row[2]),
+            "column": source.timestamp_field}
