@@ -1,0 +1,1 @@
+"""Benchmarks: ours beside stock Feast on the same data and Redis (`make bench`)."""
