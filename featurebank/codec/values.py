@@ -218,11 +218,13 @@ def _typed_float(data: bytes | None) -> Any:
 def _typed_integer(data: bytes | None) -> Any:
     if data and data[0] in (TAG_INT64, TAG_INT32, TAG_UNIX_TS):
         size = len(data)
-        if size == 2:
+        if size == 2 and data[1] < 0x80:
             return data[1]
-        if size == 3:
+        if size == 3 and data[1] >= 0x80 and data[2] < 0x80:
             return (data[1] & 0x7F) | (data[2] << 7)
-        return to_signed64(decode_varint(data, 1)[0])
+        value, end = decode_varint(data, 1)
+        if end == size:
+            return to_signed64(value)
     return decode_value(data)
 
 
@@ -252,48 +254,3 @@ _TYPED_DECODERS: dict[ValueType, Callable[[bytes | None], Any]] = {
 def decoder_for(value_type: ValueType) -> Callable[[bytes | None], Any]:
     """A decoder specialised for the declared type; any other stored form still decodes."""
     return _TYPED_DECODERS.get(value_type, decode_value)
-
-
-_FIXED_COLUMNS: dict[ValueType, tuple[int, np.dtype[Any]]] = {
-    ValueType.DOUBLE: (TAG_DOUBLE, np.dtype([("tag", "u1"), ("value", "<f8")])),
-    ValueType.FLOAT: (TAG_FLOAT, np.dtype([("tag", "u1"), ("value", "<f4")])),
-}
-_VECTOR_MIN_ROWS = 16
-
-
-def column_decoder(value_type: ValueType) -> Callable[[list[bytes | None]], list[Any]]:
-    """Decode a whole column; floats of many entities are read in one numpy pass.
-
-    The numpy path needs every stored value finite and of the declared width (nulls are fine);
-    anything else (NaN, a value stored under another type) takes the per-value path.
-    """
-    one = decoder_for(value_type)
-    fixed = _FIXED_COLUMNS.get(value_type)
-
-    def per_value(raw: list[bytes | None]) -> list[Any]:
-        return [one(item) for item in raw]
-
-    if fixed is None:
-        return per_value
-    tag, layout = fixed
-
-    placeholder = bytes((tag,)) + bytes(layout.itemsize - 1)
-
-    def vectorized(raw: list[bytes | None]) -> list[Any]:
-        if len(raw) < _VECTOR_MIN_ROWS:
-            return per_value(raw)
-        # Nulls are decoded as a full-width stand-in and blanked afterwards.
-        missing = [index for index, item in enumerate(raw) if not item]
-        blob = b"".join([item or placeholder for item in raw])
-        if len(blob) != layout.itemsize * len(raw):
-            return per_value(raw)
-        rows = np.frombuffer(blob, dtype=layout)
-        values = rows["value"]
-        if (rows["tag"] != tag).any() or not np.isfinite(values).all():
-            return per_value(raw)
-        out: list[Any] = values.astype(np.float64).tolist()
-        for index in missing:
-            out[index] = None
-        return out
-
-    return vectorized

@@ -6,6 +6,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
+from featurebank.codec.columns import Values
 from featurebank.codec.timestamps import decode_timestamp, format_timestamp
 from featurebank.errors import InvalidInput, LimitExceeded
 from server.lookup.odfv import compute_on_demand
@@ -17,7 +20,7 @@ PRESENT, NULL_VALUE, NOT_FOUND, OUTSIDE_MAX_AGE = (
     "PRESENT", "NULL_VALUE", "NOT_FOUND", "OUTSIDE_MAX_AGE",
 )
 
-Column = tuple[list[Any], list[str], list[str]]
+Column = tuple[Values, list[str], list[str]]
 
 # Serialized `_ts` bytes → (RFC 3339 text, epoch seconds); shared across requests.
 _STAMPS: dict[bytes, tuple[str, float]] = {}
@@ -107,7 +110,7 @@ def assemble(plan: LookupPlan, entities: dict[str, list[Any]], count: int,
 
 def _decode_slot(plan: LookupPlan, g: int, s: int, replies: Sequence[Sequence[bytes | None]],
                  now: float) -> list[Column]:
-    """Columns of one view's features, decoded column by column (list comprehensions)."""
+    """Columns of one view's features; values may be numpy arrays (see codec.columns)."""
     slot = plan.groups[g].slots[s]
     ttl = slot.view.ttl_seconds
     stamp_cache = _STAMPS
@@ -116,13 +119,13 @@ def _decode_slot(plan: LookupPlan, g: int, s: int, replies: Sequence[Sequence[by
     stamps: list[str] = []
     # None for a live row, else the status that replaces every value of the row.
     row_status: list[str | None] = []
-    dead = False
-    for reply in replies:
+    dead_rows: list[int] = []
+    for row, reply in enumerate(replies):
         raw_ts = reply[slot.ts_index]
         if raw_ts is None:
             stamps.append(EPOCH_TEXT)
             row_status.append(NOT_FOUND)
-            dead = True
+            dead_rows.append(row)
             continue
         cached = stamp_cache.get(raw_ts)
         if cached is None:
@@ -132,19 +135,33 @@ def _decode_slot(plan: LookupPlan, g: int, s: int, replies: Sequence[Sequence[by
         stamps.append(cached[0])
         if ttl is not None and now - cached[1] > ttl:
             row_status.append(OUTSIDE_MAX_AGE)
-            dead = True
+            dead_rows.append(row)
         else:
             row_status.append(None)
+    # Lists shared between columns: orjson only reads them.
+    all_present = [PRESENT] * len(replies)
+    live_statuses = [state or PRESENT for state in row_status] if dead_rows else all_present
     columns: list[Column] = []
-    for index, decoder in enumerate(slot.decoders):
-        position = slot.first + index
-        values = decoder([reply[position] for reply in replies])
-        if dead:
-            values = [None if state else value
-                      for value, state in zip(values, row_status, strict=True)]
-            statuses = [state or (PRESENT if value is not None else NULL_VALUE)
-                        for value, state in zip(values, row_status, strict=True)]
+    for values, nulls in slot.columns.decode(replies, slot.first):
+        if dead_rows:
+            values = _blank(values, dead_rows)
+        if nulls:
+            statuses = list(live_statuses)
+            for row in nulls:
+                if row_status[row] is None:
+                    statuses[row] = NULL_VALUE
         else:
-            statuses = [PRESENT if value is not None else NULL_VALUE for value in values]
-        columns.append((values, statuses, list(stamps)))
+            statuses = live_statuses
+        columns.append((values, statuses, stamps))
     return columns
+
+
+def _blank(values: Values, rows: list[int]) -> Values:
+    """Withhold the values of rows that are missing or past the view's TTL."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        values[rows] = np.nan  # written as null
+        return values
+    listed = values if isinstance(values, list) else values.tolist()
+    for row in rows:
+        listed[row] = None
+    return listed

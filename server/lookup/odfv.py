@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from featurebank.codec.columns import Values, as_list
 from featurebank.errors import InvalidInput
 from server.lookup.plan import LookupPlan
 
@@ -26,7 +27,7 @@ def _native(value: Any) -> Any:
 
 
 def compute_on_demand(plan: LookupPlan, entities: dict[str, list[Any]], count: int,
-                      decoded: list[list[list[tuple[list[Any], list[str], list[str]]]]]
+                      decoded: list[list[list[tuple[Values, list[str], list[str]]]]]
                       ) -> dict[str, tuple[list[Any], list[str], list[str]]]:
     """Columns for every on-demand output of the plan, keyed by output name."""
     inputs: dict[str, list[Any]] = {k: list(v) for k, v in entities.items()}
@@ -37,7 +38,7 @@ def compute_on_demand(plan: LookupPlan, entities: dict[str, list[Any]], count: i
                 # columns (short and full) make pandas transformations see DataFrames.
                 name = (f"{slot.view.name}__{spec.name}" if plan.full_feature_names
                         else spec.name)
-                inputs.setdefault(name, decoded[g][s][index][0])
+                inputs.setdefault(name, as_list(decoded[g][s][index][0]))
     wanted = {o.name: o for o in plan.outputs if o.kind == "odfv"}
     out: dict[str, tuple[list[Any], list[str], list[str]]] = {}
     for odfv in plan.odfvs:

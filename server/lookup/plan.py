@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from feast import FeatureService, OnDemandFeatureView
 
+from featurebank.codec.columns import ColumnsDecoder
 from featurebank.codec.entity_key import EntityKeyCodec
-from featurebank.codec.values import column_decoder
 from featurebank.definitions import Definitions, FeatureSpec, ViewSpec
 from featurebank.errors import InvalidInput, UnknownName
 
@@ -32,7 +30,7 @@ class ViewSlot:
     first: int
     ts_index: int
     hidden: bool = False
-    decoders: tuple[Callable[[list[bytes | None]], list[Any]], ...] = ()
+    columns: ColumnsDecoder = field(default_factory=lambda: ColumnsDecoder(()))
 
 
 @dataclass(frozen=True)
@@ -204,7 +202,7 @@ class _PlanBuilder:
             fields.append(view.ts_field)
             slot_of[(view.name, hidden)] = (g, len(group_slots[g]))
             group_slots[g].append(ViewSlot(view, tuple(specs), first, len(fields) - 1, hidden,
-                                           tuple(column_decoder(s.value_type) for s in specs)))
+                                           ColumnsDecoder([s.value_type for s in specs])))
 
         for name, specs in self.reads.items():
             place(self.defs.views[name], specs, False)

@@ -91,7 +91,8 @@ async def lookup_response(state: AppState, raw: bytes, headers: Mapping[str, str
     plan.lookups += 1
     consumer = key.name if key is not None else "anonymous"
     plan.consumers[consumer] = plan.consumers.get(consumer, 0) + 1
-    return orjson.dumps(assemble(plan, entities, count, replies))
+    return orjson.dumps(assemble(plan, entities, count, replies),
+                        option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 @router.post(

@@ -111,22 +111,3 @@ def test_typed_decoders_agree_with_the_generic_one(value_type, arrow_type, strat
     # A value stored with another type than declared still decodes.
     assert decoder(ValueProto(string_val="x").SerializeToString()) == "x" or \
         value_type == ValueType.STRING
-
-
-@pytest.mark.parametrize(("value_type", "arrow_type", "strategy"), CASES,
-                         ids=[c[0].name for c in CASES])
-def test_column_decoders_agree_with_the_generic_one(value_type, arrow_type, strategy) -> None:
-    from featurebank.codec.values import column_decoder
-
-    decode = column_decoder(value_type)
-
-    @given(st.lists(st.one_of(st.none(), strategy), min_size=0, max_size=40),
-           st.booleans())
-    def check(values: list[object], drop_nulls: bool) -> None:
-        if drop_nulls:
-            values = [v for v in values if v is not None]
-        encoded = encode_column(pa.array(values, type=arrow_type), value_type)
-        raw = [e or None for e in encoded] if not drop_nulls else encoded
-        assert decode(raw) == [decode_value(e) for e in raw]
-
-    check()
