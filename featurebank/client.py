@@ -121,6 +121,9 @@ class Client:
                 return status
             if status["status"] == "failed":
                 error = status.get("error") or {}
+                if error.get("code") == "owner_lost":  # not the request's fault: resubmit it
+                    raise DependencyUnavailable(f"training set {set_id} failed: "
+                                                f"{error.get('message')}", detail=error)
                 raise InvalidInput(f"training set {set_id} failed: {error.get('message')}",
                                    detail=error)
             if time.monotonic() > deadline:

@@ -39,7 +39,8 @@ class UnknownName(InvalidInput):
 
     code = "unknown_name"
 
-    def __init__(self, kind: str, name: str, *, known: list[str] | None = None) -> None:
+    def __init__(self, kind: str, name: object, *, known: list[str] | None = None) -> None:
+        name = str(name)  # the caller may hand over whatever the request held
         hint = ""
         if known:
             close = [k for k in known if k.split(":")[0] == name.split(":")[0]][:5] or known[:5]

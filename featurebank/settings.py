@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_training_rows: int = Field(
         default=10_000_000, ge=1, validation_alias="FEATUREBANK_MAX_TRAINING_ROWS"
     )
+    training_lease_s: float = Field(
+        default=30.0, ge=1, le=3600, validation_alias="FEATUREBANK_TRAINING_LEASE_S"
+    )
+    """How long a training-set job outlives its server's last heartbeat (training/lease.py)."""
     registry_refresh_s: float = Field(
         default=10.0, ge=0, validation_alias="FEATUREBANK_REGISTRY_REFRESH_S"
     )

@@ -70,6 +70,9 @@ class AppState:
         self._refresher = asyncio.create_task(loop(), name="registry-refresh")
 
     async def close(self) -> None:
+        runner = self.extras.get("training_jobs")
+        if runner is not None:  # queued jobs are cancelled now; a running one finishes first
+            runner.shutdown()
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,10 +1,16 @@
 """Training-set jobs kept on disk, so any API replica (or a restarted one) can answer for them.
 
-Layout: `<data_path>/training_sets/<id>/` holds `job.json` (status, progress, timings, error),
-`entities.parquet`, `data.parquet` and `manifest.json`. Ids are generated here (uuid4 hex) and
-an id from a URL is checked against that shape before it touches a path. `job.json` is replaced
-atomically, so a reader never sees half a record. Work runs in a thread pool: DuckDB releases
-the GIL while it joins, so the event loop stays responsive.
+Layout: `<data_path>/training_sets/<id>/` holds `job.json` (status, progress, timings while the
+job runs), `lease.json` (who runs it, until when; see `lease.py`), `result.json` (the terminal
+record, written once), `entities.parquet`, `data.parquet` and `manifest.json`. Ids are generated
+here (uuid4 hex) and an id from a URL is checked against that shape before it touches a path.
+`job.json` is replaced atomically, so a reader never sees half a record.
+
+A job ends exactly once: `finish` hard-links a complete temp file to `result.json`, which fails
+if it already exists, so the first verdict wins — the owner's own, or a reader's "the owner is
+gone" when the lease expired (`load`). A stalled owner that wakes up after being declared gone
+cannot flip the answer back. Work runs in a thread pool: DuckDB releases the GIL while it joins,
+so the event loop stays responsive.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,10 +35,14 @@ from featurebank.definitions import Definitions
 from featurebank.errors import FeatureBankError, NotFound
 from featurebank.training import manifest as manifests
 from featurebank.training.features import Selection
+from featurebank.training.lease import Heartbeat, Lease, read_lease
 
 log = logging.getLogger("featurebank.training")
 JOBS_DIR = "training_sets"
 JOB_FILE = "job.json"
+RESULT_FILE = "result.json"
+TERMINAL = ("succeeded", "failed")
+OWNER_LOST = "owner_lost"
 _ID = re.compile(r"^[0-9a-f]{32}$")
 PROGRESS_EVERY_S = 0.5
 
@@ -52,6 +63,7 @@ class JobRecord:
     timings: dict[str, float] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     finished_at: str | None = None
+    owner: str | None = None  # the runner holding the lease; None on records from before leases
 
 
 def jobs_root(data_path: Path) -> Path:
@@ -64,17 +76,97 @@ def job_dir(data_path: Path, set_id: str) -> Path:
     return jobs_root(data_path) / set_id
 
 
+def _temp(directory: Path, name: str) -> Path:
+    """A temp name unique per process and thread (the owner and a reaper may share a process)."""
+    return directory / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+
+
 def write_record(directory: Path, record: JobRecord) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    temp = directory / f".{JOB_FILE}.{os.getpid()}.tmp"
+    temp = _temp(directory, JOB_FILE)
     temp.write_text(json.dumps(asdict(record), sort_keys=True))
     os.replace(temp, directory / JOB_FILE)
 
 
-def read_record(data_path: Path, set_id: str) -> JobRecord:
-    path = job_dir(data_path, set_id) / JOB_FILE
+_FIELDS = frozenset(JobRecord.__dataclass_fields__)
+
+
+def _read(path: Path) -> JobRecord:
+    """A record from disk; fields this version does not know (a newer replica's) are ignored."""
+    data = json.loads(path.read_text())
+    data.setdefault("feature_service", None)
+    data.setdefault("entity_rows", 0)
+    return JobRecord(**{key: value for key, value in data.items() if key in _FIELDS})
+
+
+def finish(directory: Path, record: JobRecord) -> JobRecord:
+    """Record the terminal state once; returns the verdict that won (maybe another's)."""
+    text = json.dumps(asdict(record), sort_keys=True)
+    temp = _temp(directory, RESULT_FILE)
+    temp.write_text(text)
     try:
-        return JobRecord(**json.loads(path.read_text()))
+        os.link(temp, directory / RESULT_FILE)
+    except FileExistsError:
+        return _read(directory / RESULT_FILE)
+    except OSError:  # a filesystem without hard links: exclusive create, then write
+        try:
+            with open(directory / RESULT_FILE, "x") as handle:
+                handle.write(text)
+        except FileExistsError:
+            return _read(directory / RESULT_FILE)
+    finally:
+        temp.unlink(missing_ok=True)
+    write_record(directory, record)  # keeps job.json in step for anyone reading it directly
+    return record
+
+
+def _owner_lost(directory: Path, record: JobRecord, lease: Lease | None, now: float
+                ) -> JobRecord:
+    """The failed record for a job whose owner stopped renewing its lease."""
+    was = record.status
+    expired = (datetime.fromtimestamp(lease.expires_at, UTC).isoformat()
+               if lease is not None else None)
+    owner = lease.owner if lease is not None else record.owner
+    record.status = "failed"
+    record.error = {
+        "code": OWNER_LOST,
+        "message": (f"the server process building this training set stopped while the job "
+                    f"was {was} (phase {record.phase!r}); nothing is working on it any more — "
+                    f"submit the same request again to build it"),
+        "detail": {"owner": owner, "lease_expired_at": expired, "status_then": was,
+                   "phase_then": record.phase, "resubmit": True},
+    }
+    record.finished_at = datetime.fromtimestamp(now, UTC).isoformat()
+    # partial output from the dead owner is never served (status is failed); free the disk
+    shutil.rmtree(directory / "tmp", ignore_errors=True)
+    (directory / manifests.OUTPUT_FILE).unlink(missing_ok=True)
+    return record
+
+
+def load(directory: Path, *, now: float | None = None) -> JobRecord:
+    """The job's current record, failing it first if its owner is gone (FileNotFoundError if
+    there is no job). Safe from any replica: the lease, not the local pid table, decides."""
+    try:
+        return _read(directory / RESULT_FILE)
+    except FileNotFoundError:
+        pass
+    except ValueError:  # being written by the no-hard-link fallback: the next read has it
+        log.info("training set %s: result.json is being written", directory.name)
+    record = _read(directory / JOB_FILE)
+    if record.status in TERMINAL:  # finished before result.json existed
+        return record
+    lease = read_lease(directory)
+    now = time.time() if now is None else now
+    if lease is not None and not lease.expired(now):
+        return record
+    log.warning("training set %s: owner %s is gone (lease %s); marking it failed", record.id,
+                lease.owner if lease else record.owner, "expired" if lease else "missing")
+    return finish(directory, _owner_lost(directory, record, lease, now))
+
+
+def read_record(data_path: Path, set_id: str) -> JobRecord:
+    try:
+        return load(job_dir(data_path, set_id))
     except FileNotFoundError:
         raise NotFound(f"no training set {set_id!r}", detail={"id": set_id}) from None
 
@@ -87,21 +179,13 @@ def read_manifest(data_path: Path, set_id: str) -> dict[str, Any] | None:
     return data
 
 
-def new_job(data_path: Path, selection: Selection, entity_rows: int) -> JobRecord:
-    record = JobRecord(id=uuid.uuid4().hex, status="queued",
-                       created_at=datetime.now(UTC).isoformat(),
-                       feature_refs=list(selection.feature_refs),
-                       feature_service=selection.service, views=list(selection.view_names),
-                       entity_rows=entity_rows)
-    write_record(job_dir(data_path, record.id), record)
-    return record
-
-
 def run_job(data_path: Path, record: JobRecord, definitions: Definitions, selection: Selection,
             spine: pa.Table, *, timestamp_column: str, spine_spec: dict[str, Any] | None = None,
             plan: str = "auto") -> JobRecord:
     """Build the training set; the record on disk follows along and ends succeeded or failed."""
     directory = job_dir(data_path, record.id)
+    if (directory / RESULT_FILE).exists():  # already declared lost while it sat in the queue
+        return _read(directory / RESULT_FILE)
     record.status, record.phase = "running", "joining"
     write_record(directory, record)
     last = 0.0
@@ -133,20 +217,47 @@ def run_job(data_path: Path, record: JobRecord, definitions: Definitions, select
     finally:
         shutil.rmtree(directory / "tmp", ignore_errors=True)
     record.finished_at = datetime.now(UTC).isoformat()
-    write_record(directory, record)
-    return record
+    winner = finish(directory, record)
+    if winner is not record:
+        log.warning("training set %s finished as %s after being declared lost; keeping %s",
+                    record.id, record.status, winner.status)
+    return winner
 
 
 class JobRunner:
-    """A small pool of worker threads; a replica runs the jobs it accepted."""
+    """A small pool of worker threads; a replica runs the jobs it accepted and holds a lease
+    on each from creation until it ends, so other replicas can tell when it died."""
 
-    def __init__(self, workers: int = 2) -> None:
+    def __init__(self, workers: int = 2, *, lease_s: float | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="training-set")
+        self.heartbeat = Heartbeat(lease_s=lease_s)
+
+    def create(self, data_path: Path, selection: Selection, entity_rows: int) -> JobRecord:
+        """A queued record with this runner's lease on it (the lease is written first, so no
+        reader ever sees an unfinished record without one)."""
+        record = JobRecord(id=uuid.uuid4().hex, status="queued",
+                           created_at=datetime.now(UTC).isoformat(),
+                           feature_refs=list(selection.feature_refs),
+                           feature_service=selection.service, views=list(selection.view_names),
+                           entity_rows=entity_rows, owner=self.heartbeat.owner)
+        directory = job_dir(data_path, record.id)
+        directory.mkdir(parents=True)
+        self.heartbeat.hold(directory)
+        write_record(directory, record)
+        return record
 
     def submit(self, data_path: Path, record: JobRecord, definitions: Definitions,
                selection: Selection, spine: pa.Table, **options: Any) -> Future[JobRecord]:
-        return self._pool.submit(run_job, data_path, record, definitions, selection, spine,
-                                 **options)
+        directory = job_dir(data_path, record.id)
+        try:
+            future = self._pool.submit(run_job, data_path, record, definitions, selection, spine,
+                                       **options)
+        except RuntimeError:  # the pool is shut down: let the lease lapse, readers fail the job
+            self.heartbeat.release(directory)
+            raise
+        future.add_done_callback(lambda _: self.heartbeat.release(directory))
+        return future
 
     def shutdown(self) -> None:
+        """Stop taking work; queued jobs are dropped and show as lost once their lease ends."""
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -3,15 +3,15 @@
 The catalog calls `list_training_sets(data_dir)` for lineage (view -> training sets) and
 `sets_using(data_dir, "view:feature")` for one feature. Records are small JSON files, so a
 scan is cheap; a record that cannot be read is skipped rather than failing the catalog page.
+Each record goes through `jobs.load`, so a job whose owner died is listed as failed, not running.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from featurebank.training.jobs import JOB_FILE, jobs_root
+from featurebank.training.jobs import JOB_FILE, jobs_root, load
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,11 @@ def list_training_sets(data_dir: Path) -> list[TrainingSetRecord]:
     records = []
     for path in root.glob(f"*/{JOB_FILE}"):
         try:
-            data = json.loads(path.read_text())
+            job = load(path.parent)
             records.append(TrainingSetRecord(
-                id=str(data["id"]), status=str(data["status"]),
-                created_at=str(data["created_at"]), feature_refs=tuple(data["feature_refs"]),
-                feature_service=data.get("feature_service"),
-                views=tuple(data["views"]), rows=data.get("rows")))
+                id=job.id, status=job.status, created_at=job.created_at,
+                feature_refs=tuple(job.feature_refs), feature_service=job.feature_service,
+                views=tuple(job.views), rows=job.rows))
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return sorted(records, key=lambda r: r.created_at, reverse=True)

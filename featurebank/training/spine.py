@@ -31,6 +31,8 @@ from featurebank.training.features import Selection
 DEFAULT_TIMESTAMP = "event_timestamp"
 TS_TYPE = pa.timestamp("us", tz="UTC")
 RESERVED_PREFIX = "__fb_"
+MIN_EPOCH_S = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+MAX_EPOCH_S = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 
 
 def _parse_strings(column: pa.Array, name: str) -> pa.Array:
@@ -47,6 +49,17 @@ def _parse_strings(column: pa.Array, name: str) -> pa.Array:
     return pa.array(parsed.dt.as_unit("us"), type=TS_TYPE)
 
 
+def _check_epoch_range(seconds: pa.Array, name: str) -> None:
+    """Epoch seconds must fall in years 1..9999 (and not be NaN), or the cast would overflow."""
+    inside = pc.and_(pc.greater_equal(seconds, MIN_EPOCH_S), pc.less_equal(seconds, MAX_EPOCH_S))
+    bad = pc.and_(pc.is_valid(seconds), pc.invert(pc.fill_null(inside, False)))
+    if pc.any(bad).as_py():
+        first = pc.index(bad, True).as_py()
+        value = seconds[first].as_py()
+        raise InvalidInput(f"column {name!r} has epoch seconds {value!r} at row {first}, outside "
+                           f"years 1..9999", detail={"column": name, "row": first})
+
+
 def normalise_timestamps(column: pa.Array | pa.ChunkedArray, name: str) -> pa.Array:
     """Any timestamp-ish column as `timestamp[us, UTC]`; numbers are epoch seconds."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -60,7 +73,9 @@ def normalise_timestamps(column: pa.Array | pa.ChunkedArray, name: str) -> pa.Ar
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         out = _parse_strings(array, name)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        micros = pc.cast(pc.round(pc.multiply(pc.cast(array, pa.float64()), 1e6)), pa.int64())
+        seconds = pc.cast(array, pa.float64(), safe=False)  # exact for any in-range epoch
+        _check_epoch_range(seconds, name)
+        micros = pc.cast(pc.round(pc.multiply(seconds, 1e6)), pa.int64())
         out = pc.cast(micros, pa.timestamp("us")).cast(TS_TYPE)
     elif pa.types.is_null(kind):
         out = pa.nulls(len(array), TS_TYPE)
@@ -109,13 +124,21 @@ def as_table(entities: Any) -> pa.Table:
     if isinstance(entities, (str, Path)):
         return read_spine_file(Path(entities))
     if isinstance(entities, Mapping):
-        lists = [v for v in entities.values() if isinstance(v, Sequence)]
+        lists = [v for v in entities.values()
+                 if isinstance(v, Sequence) and not isinstance(v, str | bytes)]
         if len(lists) != len(entities) or len({len(v) for v in lists}) != 1:
             raise InvalidInput("'entities' must map column names to lists of equal length")
-        try:
-            return pa.Table.from_pydict(dict(entities))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise InvalidInput(f"entity columns have mixed value types: {exc}") from None
+        columns: dict[str, pa.Array] = {}
+        for name, values in entities.items():
+            try:
+                columns[name] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise InvalidInput(f"entity column {name!r} has mixed value types: {exc}",
+                                   detail={"column": name}) from None
+            except OverflowError:
+                raise InvalidInput(f"entity column {name!r} holds an integer outside the 64-bit "
+                                   "range", detail={"column": name}) from None
+        return pa.table(columns)
     raise InvalidInput(f"cannot use {type(entities).__name__} as entity rows")
 
 
@@ -140,9 +163,36 @@ def prepare_spine(table: pa.Table, selection: Selection, *, max_rows: int,
     if clashes:
         raise InvalidInput(f"entity columns {clashes} have the same names as requested features",
                            detail={"columns": clashes})
+    _check_columns(table, selection, timestamp_column)
     index = names.index(timestamp_column)
     stamps = normalise_timestamps(table.column(timestamp_column), timestamp_column)
     return table.set_column(index, timestamp_column, stamps).combine_chunks()
+
+
+def _has_empty_struct(kind: pa.DataType) -> bool:
+    if pa.types.is_struct(kind):
+        return kind.num_fields == 0 or any(_has_empty_struct(f.type) for f in kind)
+    return any(_has_empty_struct(kind.field(i).type) for i in range(kind.num_fields))
+
+
+def _check_columns(table: pa.Table, selection: Selection, timestamp_column: str) -> None:
+    """Rows, key types and column shapes the join and the Parquet files can take."""
+    if table.num_rows == 0:
+        raise InvalidInput("there are no entity rows (an empty table, or a spine window "
+                           "without events)", detail={"rows": 0})
+    keys = selection.entity_columns | selection.request_fields
+    if timestamp_column in keys:
+        raise InvalidInput(f"timestamp column {timestamp_column!r} is also a join key or "
+                           f"request field; name the entity rows' event time column",
+                           detail={"column": timestamp_column})
+    for field in table.schema:
+        if field.name in keys and pa.types.is_nested(field.type):
+            raise InvalidInput(f"column {field.name!r} has type {field.type}; join keys and "
+                               f"request fields must be plain values",
+                               detail={"column": field.name})
+        if _has_empty_struct(field.type):
+            raise InvalidInput(f"column {field.name!r} holds empty objects ({{}}), which cannot "
+                               f"be stored", detail={"column": field.name})
 
 
 @dataclass(frozen=True)

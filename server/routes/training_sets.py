@@ -41,6 +41,7 @@ from server.state import AppState
 router = APIRouter(tags=["training sets"])
 _ALLOWED = {"entities", "features", "feature_service", "full_feature_names",
             "timestamp_column", "spine", "plan"}
+MAX_EVERY_S = 100 * 365 * 86_400
 _MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv",
           "json": "application/json"}
 
@@ -48,7 +49,8 @@ _MEDIA = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv",
 def _runner(state: AppState) -> jobs.JobRunner:
     runner = state.extras.get("training_jobs")
     if runner is None:
-        runner = state.extras["training_jobs"] = jobs.JobRunner()
+        runner = state.extras["training_jobs"] = jobs.JobRunner(
+            lease_s=state.settings.training_lease_s)
     assert isinstance(runner, jobs.JobRunner)
     return runner
 
@@ -63,13 +65,65 @@ def _time(value: Any, name: str) -> datetime:
     return moment
 
 
+def _every(value: Any) -> timedelta | None:
+    """`every_seconds`: a positive finite number of seconds that fits a timedelta."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"spine every_seconds {value!r} must be a number of seconds",
+                           detail={"field": "spine.every_seconds"})
+    if not 0 < value <= MAX_EVERY_S:
+        raise InvalidInput(f"spine every_seconds {value!r} must be > 0 and at most "
+                           f"{MAX_EVERY_S:,} (100 years)",
+                           detail={"field": "spine.every_seconds"})
+    return timedelta(seconds=float(value))
+
+
 def _spine_spec(raw: Any) -> SpineSpec:
     if not isinstance(raw, dict):
         raise InvalidInput("'spine' must be an object with mode, view, start, end")
-    every = raw.get("every_seconds")
-    return SpineSpec(mode=str(raw.get("mode", "")), view=str(raw.get("view", "")),
-                     start=_time(raw.get("start"), "start"), end=_time(raw.get("end"), "end"),
-                     every=timedelta(seconds=float(every)) if every is not None else None)
+    unknown = sorted(raw.keys() - {"mode", "view", "start", "end", "every_seconds"})
+    if unknown:
+        raise InvalidInput(f"unknown spine field(s) {unknown}", detail={"fields": unknown})
+    for name in ("mode", "view"):
+        if not isinstance(raw.get(name), str):
+            raise InvalidInput(f"spine {name} {raw.get(name)!r} must be a string",
+                               detail={"field": f"spine.{name}"})
+    return SpineSpec(mode=raw["mode"], view=raw["view"], start=_time(raw.get("start"), "start"),
+                     end=_time(raw.get("end"), "end"), every=_every(raw.get("every_seconds")))
+
+
+def _check_types(options: dict[str, Any]) -> None:
+    """Scalar options have the JSON type they need; the message names the field and value."""
+    for name in ("feature_service", "timestamp_column", "plan"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name!r} must be a string, got {value!r}",
+                               detail={"field": name})
+    flag = options.get("full_feature_names")
+    if flag is not None and not isinstance(flag, bool):
+        raise InvalidInput(f"'full_feature_names' must be true or false, got {flag!r}",
+                           detail={"field": "full_feature_names"})
+
+
+def _form_flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise InvalidInput(f"'full_feature_names' must be true or false, got {value!r}",
+                           detail={"field": "full_feature_names"})
+    return lowered == "true"
+
+
+def _form_features(value: str) -> Any:
+    """`features` as a form field: a JSON list, or names separated by commas."""
+    text = value.strip()
+    if not text.startswith("["):
+        return [f.strip() for f in text.split(",") if f.strip()]
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"form field 'features' {text[:80]!r} is not a JSON list: {exc.msg}",
+                           detail={"field": "features"}) from None
 
 
 async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
@@ -82,12 +136,14 @@ async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
         data = await upload.read()
         table = await asyncio.to_thread(read_spine_bytes, data, upload.filename or "upload")
         options: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+        unknown = sorted(options.keys() - _ALLOWED)
+        if unknown:
+            raise InvalidInput(f"unknown form field(s) {unknown}", detail={"fields": unknown})
         if "features" in options:
-            text = options["features"].strip()
-            options["features"] = (orjson.loads(text) if text.startswith("[")
-                                   else [f.strip() for f in text.split(",") if f.strip()])
+            options["features"] = _form_features(options["features"])
         if "full_feature_names" in options:
-            options["full_feature_names"] = options["full_feature_names"].lower() == "true"
+            options["full_feature_names"] = _form_flag(options["full_feature_names"])
+        _check_types(options)
         return options, table
     try:
         body = orjson.loads(await request.body())
@@ -98,6 +154,7 @@ async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
     unknown = sorted(body.keys() - _ALLOWED)
     if unknown:
         raise InvalidInput(f"unknown request field(s) {unknown}", detail={"fields": unknown})
+    _check_types(body)
     return body, None
 
 
@@ -145,9 +202,10 @@ async def create_training_set(request: Request, state: State, key: WriteKey) -> 
         raise InvalidInput(f"plan {plan!r} must be one of {['auto', *PLANS]}")
     selection, spine, spec, ts_column = await asyncio.to_thread(_prepare, state, options, upload)
     data_path = state.settings.data_path
-    record = await asyncio.to_thread(jobs.new_job, data_path, selection, spine.num_rows)
-    _runner(state).submit(data_path, record, state.definitions, selection, spine,
-                          timestamp_column=ts_column, spine_spec=spec, plan=plan)
+    runner = _runner(state)
+    record = await asyncio.to_thread(runner.create, data_path, selection, spine.num_rows)
+    runner.submit(data_path, record, state.definitions, selection, spine,
+                  timestamp_column=ts_column, spine_spec=spec, plan=plan)
     body = {"id": record.id, "status": record.status, "entity_rows": spine.num_rows,
             "url": f"/training-sets/{record.id}"}
     return Response(orjson.dumps(body), status_code=202, media_type="application/json")
