@@ -15,6 +15,7 @@ from typing import Any
 
 from feast import FeatureService, OnDemandFeatureView
 
+from featurebank.aggregations import WindowedAggregation, aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
 from featurebank.errors import InvalidInput, UnknownName
 from featurebank.offline.sources import ParquetSource, offline_source
@@ -29,6 +30,9 @@ class ViewRead:
     columns: tuple[tuple[str, str], ...]
     key_columns: tuple[tuple[str, str], ...]
     """(source join key, entity-frame column) pairs; differs under a service join-key map."""
+    windows: tuple[WindowedAggregation, ...] = ()
+    """Set when every column is a windowed aggregation (aligned with `columns`), computed
+    from the source's raw events instead of read as the latest row."""
 
     @property
     def ttl_seconds(self) -> float | None:
@@ -52,7 +56,8 @@ class Selection:
 
     @property
     def view_names(self) -> tuple[str, ...]:
-        return tuple(read.view.name for read in self.reads) + tuple(o.name for o in self.odfvs)
+        return tuple(dict.fromkeys(read.view.name for read in self.reads)) + tuple(
+            o.name for o in self.odfvs)
 
 
 Ref = tuple[str, str, str, dict[str, str]]
@@ -90,7 +95,9 @@ class _Builder:
     def __init__(self, definitions: Definitions, full_feature_names: bool) -> None:
         self.defs = definitions
         self.full = full_feature_names
-        self.reads: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[str, str]]] = {}
+        self.reads: dict[tuple[str, tuple[tuple[str, str], ...], bool],
+                         list[tuple[str, str]]] = {}
+        self.windows: dict[str, dict[str, WindowedAggregation]] = {}
         self.odfvs: dict[str, OnDemandFeatureView] = {}
         self.outputs: list[str] = []
         self.hidden: set[str] = set()
@@ -110,9 +117,20 @@ class _Builder:
             raise UnknownName("feature", f"{view.name}:{feature}",
                               known=[f"{view.name}:{f}" for f in view.features])
         keys = tuple((k, key_map.get(k, k)) for k in view.join_key_names)
-        columns = self.reads.setdefault((view.name, keys), [])
+        windowed = feature in self._windows_of(view)
+        columns = self.reads.setdefault((view.name, keys, windowed), [])
         if (feature, column) not in columns:
             columns.append((feature, column))
+
+    def _windows_of(self, view: ViewSpec) -> dict[str, WindowedAggregation]:
+        found = self.windows.get(view.name)
+        if found is None:
+            try:
+                found = {a.name: a for a in aggregations_of(view)}
+            except ValueError as exc:
+                raise InvalidInput(str(exc), detail={"feature_view": view.name}) from None
+            self.windows[view.name] = found
+        return found
 
     def add(self, view_name: str, shown: str, feature: str, key_map: dict[str, str]) -> None:
         view = self.defs.views.get(view_name)
@@ -140,10 +158,11 @@ class _Builder:
     def finish(self, refs: tuple[str, ...], service: str | None) -> Selection:
         reads = []
         entity_columns: set[str] = set()
-        for (view_name, keys), columns in self.reads.items():
+        for (view_name, keys, windowed), columns in self.reads.items():
             view = self.defs.views[view_name]
+            windows = tuple(self.windows[view_name][f] for f, _ in columns) if windowed else ()
             reads.append(ViewRead(view=view, source=offline_source(view),
-                                  columns=tuple(columns), key_columns=keys))
+                                  columns=tuple(columns), key_columns=keys, windows=windows))
             if not view.entityless:
                 entity_columns.update(column for _, column in keys)
         return Selection(

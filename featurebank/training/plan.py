@@ -24,10 +24,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from feast.value_type import ValueType
+
 from featurebank.offline.latest import quote
 from featurebank.training.features import Selection, ViewRead
 
 PLANS = ("asof", "range", "bucket")
+WINDOW = "window"
 ROW = "__fb_row"
 SPINE_TS = "__fb_ts"
 BUCKET_MIN_VIEW_PER_SPINE_ROW = 1.0
@@ -49,20 +52,28 @@ class JoinQuery:
 
 def choose_plans(rows: int, selection: Selection, view_rows: list[int],
                  requested: str = "auto") -> list[str]:
-    """A plan per view: a named one, a recorded per-view list, or measured (see `auto_plan`)."""
+    """A plan per view: a named one, a recorded per-view list, or measured (see `auto_plan`).
+
+    Windowed aggregations always take the `window` plan: they read every event in the window,
+    not the latest row.
+    """
     if requested in PLANS:
         return [_usable(requested, read) for read in selection.reads]
     if "+" in requested:  # a recorded per-view choice, as a manifest stores it
         plans = requested.split("+")
-        if len(plans) == len(selection.reads) and set(plans) <= set(PLANS):
+        if len(plans) == len(selection.reads) and set(plans) <= {*PLANS, WINDOW}:
             return [_usable(p, read) for p, read in zip(plans, selection.reads, strict=True)]
-    return [auto_plan(rows, read, count)
+    return [WINDOW if read.windows else auto_plan(rows, read, count)
             for read, count in zip(selection.reads, view_rows, strict=True)]
 
 
 def _usable(plan: str, read: ViewRead) -> str:
-    """Buckets need a TTL; a view without one falls back to ASOF."""
-    return "asof" if plan == "bucket" and read.ttl_seconds is None else plan
+    """Buckets need a TTL (else ASOF); aggregations need the window plan and only they can."""
+    if read.windows:
+        return WINDOW
+    if plan == WINDOW or (plan == "bucket" and read.ttl_seconds is None):
+        return "asof"
+    return plan
 
 
 def auto_plan(rows: int, read: ViewRead, view_rows: int) -> str:
@@ -135,6 +146,56 @@ def _bucket_ctes(read: ViewRead, index: int, alias: str) -> list[str]:
     ]
 
 
+_SQL_AGGREGATES = {
+    "sum": "sum({})", "count": "count({})", "mean": "avg({})", "avg": "avg({})",
+    "min": "min({})", "max": "max({})", "std": "stddev_samp({})", "var": "var_samp({})",
+    "count_distinct": "count(DISTINCT {})",
+}
+_COUNTING = frozenset(("count", "count_distinct"))
+_SQL_TYPES = {ValueType.DOUBLE: "DOUBLE", ValueType.FLOAT: "FLOAT", ValueType.INT64: "BIGINT",
+              ValueType.INT32: "INTEGER"}
+
+
+def _window_ctes(read: ViewRead, index: int, alias: str, params: dict[str, object]) -> list[str]:
+    """Each spine row's aggregate over the events with time in (T - window, T].
+
+    The source's raw events within the longest window are range-joined to the spine rows of
+    the same keys and grouped per spine row; each aggregation filters to its own window. The
+    view's TTL does not apply: the window is the aggregation's own bound. Values are cast to
+    the declared feature type so the file's schema matches the registry.
+    """
+    src = read.source
+    ts = f"{quote(src.timestamp_field)}::TIMESTAMPTZ"
+    inputs = list(dict.fromkeys(w.column for w in read.windows))
+    cols = [f"{quote(src.column_for(key))} AS __fb_k{j}"
+            for j, (key, _) in enumerate(read.key_columns) if not read.view.entityless]
+    cols.append(f"{ts} AS __fb_ets")
+    cols += [f"{quote(src.column_for(column))} AS __fb_a{j}" for j, column in enumerate(inputs)]
+    longest = f"$win{index}"
+    params[f"win{index}"] = max(w.window_us for w in read.windows)
+    reader = f"read_parquet($files{index})"
+    relation = (f"SELECT {', '.join(cols)} FROM {reader} WHERE {ts} IS NOT NULL "  # noqa: S608
+                f"AND {ts} <= $max_ts AND {ts} > $min_ts - to_microseconds({longest})")
+    picked = []
+    for j, window in enumerate(read.windows):
+        params[f"win{index}_{j}"] = window.window_us
+        value = _SQL_AGGREGATES[window.function].format(
+            f"f.__fb_a{inputs.index(window.column)}")
+        value += (f" FILTER (WHERE f.__fb_ets > s.{SPINE_TS} - "
+                  f"to_microseconds($win{index}_{j}))")
+        declared = _SQL_TYPES.get(read.view.features[read.columns[j][0]].value_type)
+        picked.append(f"CAST({value} AS {declared}) AS __fb_c{j}" if declared
+                      else f"{value} AS __fb_c{j}")
+    on = " AND ".join([*_key_match(read, "s", "f"), f"f.__fb_ets <= s.{SPINE_TS}",
+                       f"f.__fb_ets > s.{SPINE_TS} - to_microseconds({longest})"])
+    src_alias = f"src{index}"
+    return [
+        f"{src_alias} AS ({relation})",
+        f"{alias} AS (SELECT s.{ROW}, {', '.join(picked)} FROM spine s "  # noqa: S608
+        f"JOIN {src_alias} f ON {on} GROUP BY s.{ROW})",
+    ]
+
+
 def _key_match(read: ViewRead, left: str, right: str) -> list[str]:
     if read.view.entityless:
         return []
@@ -167,7 +228,12 @@ def build_query(selection: Selection, plans: list[str], has_files: list[bool],
             outputs += [("NULL", column) for _, column in read.columns]
             continue
         alias = f"v{i}"
-        if plans[i] == "asof":
+        if plans[i] == WINDOW:
+            ctes.extend(_window_ctes(read, i, alias, params))
+            joins.append(f"LEFT JOIN {alias} ON s.{ROW} = {alias}.{ROW}")
+            values = [f"COALESCE({alias}.__fb_c{j}, 0)" if w.function in _COUNTING
+                      else f"{alias}.__fb_c{j}" for j, w in enumerate(read.windows)]
+        elif plans[i] == "asof":
             ctes.append(f"{alias} AS ({_source_relation(read, i, with_ties=False)})")
             on = " AND ".join([*_key_match(read, "s", alias), f"s.{SPINE_TS} >= {alias}.__fb_ets"])
             joins.append(f"ASOF LEFT JOIN {alias} ON {on}")
