@@ -100,7 +100,8 @@ def _documents(records: Records) -> list[tuple[Doc, dict[str, str]]]:
         add("feature_view", view.name, view.description, view.owner, view.tags, view.type,
             f"{' '.join(view.entities)} {feature_names} {view.type}")
         for feature in view.features:
-            add("feature", feature.ref, feature.description, view.owner, view.tags, feature.dtype,
+            add("feature", feature.ref, f"{feature.description} {feature.computed}".strip(),
+                view.owner, view.tags, feature.dtype,
                 f"{view.name} {' '.join(view.entities)}", view=view.name)
     for service in records.services.values():
         add("feature_service", service.name, service.description, service.owner, service.tags,

@@ -15,6 +15,7 @@ from feast.data_source import DataSource, RequestSource
 from feast.entity import Entity
 from feast.feature_view import DUMMY_ENTITY_ID, DUMMY_ENTITY_NAME
 
+from featurebank.aggregations import aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
 
 KINDS = ("entities", "feature-views", "feature-services", "data-sources")
@@ -26,6 +27,7 @@ class FeatureRecord:
     name: str
     dtype: str
     description: str
+    computed: str = ""  # how a windowed aggregation derives it, e.g. "sum of amount over 30m"
 
     @property
     def ref(self) -> str:
@@ -140,16 +142,36 @@ def _add_source(sources: dict[str, SourceRecord], source: DataSource | None) -> 
     return str(source.name)
 
 
+def _aggregation_texts(spec: ViewSpec) -> dict[str, str]:
+    """Feature → what it aggregates, for a stream view's windowed aggregations."""
+    try:
+        windows = aggregations_of(spec)
+    except ValueError:  # the catalog still lists the view; processor and training sets say why
+        return {}
+    return {w.name: f"{w.function} of {w.column} over the trailing {_duration(w.window_us)}"
+            for w in windows}
+
+
+def _duration(micros: int) -> str:
+    seconds = micros // 1_000_000
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def _view_record(spec: ViewSpec, sources: dict[str, SourceRecord]) -> ViewRecord:
     view = spec.feast_view
     names = [_add_source(sources, s) for s in (view.stream_source, view.batch_source)]
+    computed = _aggregation_texts(spec)
     return ViewRecord(
         name=spec.name, type=spec.kind, description=view.description or "",
         owner=view.owner or "", tags=dict(view.tags or {}),
         entities=[e for e in view.entities if e != DUMMY_ENTITY_NAME],
         join_keys=[{"name": k, "type": t.name} for k, t in spec.join_keys
                    if k != DUMMY_ENTITY_ID],
-        features=[FeatureRecord(spec.name, f.name, f.dtype, f.description)
+        features=[FeatureRecord(spec.name, f.name, f.dtype, f.description,
+                                computed.get(f.name, ""))
                   for f in spec.features.values()],
         ttl_seconds=spec.ttl_seconds, online=spec.online,
         sources=list(dict.fromkeys(n for n in names if n is not None)),

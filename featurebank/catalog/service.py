@@ -264,6 +264,7 @@ class Catalog:
         body = summary("feature-views", record, self.usage)
         body["features"] = [
             {"name": f.name, "type": f.dtype, "description": f.description, "ref": f.ref,
+             **({"computed": f.computed} if f.computed else {}),
              "last_read": self.usage.last_read(f.ref),
              "reads": (r.count if (r := self.usage.features.get(f.ref)) else 0),
              "statistics": ((stats or {}).get("features") or {}).get(f.name)}

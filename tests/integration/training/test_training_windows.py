@@ -147,3 +147,13 @@ def test_a_view_whose_aggregation_is_not_declared_is_a_clear_error(
     definitions = load_definitions(open_store(settings))
     with pytest.raises(InvalidInput, match="amount_std_2h"):
         select_features(definitions, features=FEATURES[:1])
+
+
+def test_the_catalog_says_what_each_window_computes(repo: Any) -> None:
+    from featurebank.catalog.records import build_records
+
+    view = build_records(load_definitions(open_store(repo))).views["card_windows"]
+    computed = {f.name: f.computed for f in view.features}
+    assert computed["sum_amount_1800s"] == "sum of amount over the trailing 30m"
+    assert computed["amount_std_2h"] == "std of amount over the trailing 2h"
+    assert computed["card_id"] == ""
