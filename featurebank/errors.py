@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 
@@ -43,8 +44,14 @@ class UnknownName(InvalidInput):
         name = str(name)  # the caller may hand over whatever the request held
         hint = ""
         if known:
-            close = [k for k in known if k.split(":")[0] == name.split(":")[0]][:5] or known[:5]
-            hint = f"; known: {', '.join(close)}"
+            close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+            same_view = [k for k in known if k.split(":")[0] == name.split(":")[0]]
+            if close:
+                hint = f"; did you mean: {', '.join(close)}"
+            else:
+                listed = same_view[:5] or known[:5]
+                more = ", …" if len(same_view or known) > 5 else ""
+                hint = f"; known: {', '.join(listed)}{more}"
         super().__init__(f"unknown {kind} {name!r}{hint}", detail={"kind": kind, "name": name})
         self.kind = kind
         self.name = name

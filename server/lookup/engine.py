@@ -28,14 +28,15 @@ _STAMPS: dict[bytes, tuple[str, float]] = {}
 
 def validate_entities(plan: LookupPlan, entities: Any, max_entities: int) -> int:
     """Check the entity columns against the plan; returns the number of entities."""
-    if not isinstance(entities, dict) or not entities:
+    needed = plan.join_keys | plan.request_fields
+    if not isinstance(entities, dict) or (not entities and needed):
         raise InvalidInput("'entities' must be an object of join key → list of values")
-    count = -1
+    count = -1 if entities else 1  # entity-less views alone: one row
     for name, column in entities.items():
         if name not in plan.join_keys and name not in plan.request_fields:
             raise InvalidInput(
                 f"entities has {name!r}, which is not a join key of the requested features "
-                f"(expected: {sorted(plan.join_keys | plan.request_fields)})",
+                f"(expected: {sorted(needed)})",
                 detail={"join_key": name},
             )
         if not isinstance(column, list):
@@ -47,7 +48,7 @@ def validate_entities(plan: LookupPlan, entities: Any, max_entities: int) -> int
                 f"entities[{name!r}] has {len(column)} values but other keys have {count}",
                 detail={"join_key": name},
             )
-    missing = sorted((plan.join_keys | plan.request_fields) - entities.keys())
+    missing = sorted(needed - entities.keys())
     if missing:
         raise InvalidInput(f"entities lacks join key(s) {missing} needed by the requested features",
                            detail={"missing": missing})

@@ -223,6 +223,12 @@ class _PlanBuilder:
             for key, g in group_index.items()
         )
         join_keys = frozenset(k for g in groups if not g.entityless for k in g.join_keys)
+        clash = sorted(join_keys.intersection(name for name, *_ in self.outputs))
+        if clash:
+            raise InvalidInput(
+                f"requested feature(s) {clash} have the name of a join key, which the response "
+                "already carries; set full_feature_names to true or leave them out",
+                detail={"features": clash})
         return LookupPlan(
             id=next(_plan_ids), feature_refs=refs, groups=groups, outputs=tuple(outputs),
             join_keys=join_keys, request_fields=frozenset(self.request_fields),

@@ -84,7 +84,7 @@ async def lookup_response(state: AppState, raw: bytes, headers: Mapping[str, str
     definitions = state.definitions
     plan = plan_cache(state).get(definitions, body.get("features"), body.get("feature_service"),
                                  body.get("full_feature_names", False))
-    entities = body.get("entities")
+    entities = body.get("entities", {})
     count = validate_entities(plan, entities, state.settings.max_entities_per_request)
     assert isinstance(entities, dict)
     replies = await fetch(plan, entities, count, state.wire)
