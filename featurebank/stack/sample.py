@@ -17,7 +17,7 @@ def _sample_keys(view: ViewSpec, limit: int) -> dict[str, list[Any]]:
         return {}
     columns = ", ".join(f"{quote(source.column_for(k))} AS {quote(k)}" for k in view.join_key_names)
     ts = quote(source.timestamp_field)
-    query = (f"SELECT {columns} FROM read_parquet(?) "  # noqa: S608 - quoted identifiers
+    query = (f"SELECT {columns} FROM read_parquet(?, union_by_name = true) "  # noqa: S608
              f"ORDER BY {ts} DESC LIMIT {int(limit)}")
     with duckdb.connect() as connection:
         rows = connection.execute(query, [source.path]).fetchall()
