@@ -8,6 +8,7 @@ a Lua max so concurrent processors never move a watermark backwards.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -25,11 +26,16 @@ return 1
 """
 
 
+ADVANCE_SCRIPT = _ADVANCE
+ADVANCE_SHA = hashlib.sha1(_ADVANCE.encode(), usedforsecurity=False).hexdigest()  # Redis script id
+
+
 def watermark_key(project: str) -> str:
     return f"featurebank:freshness:{project}"
 
 
-def _args(newest: Mapping[str, float]) -> list[str]:
+def advance_args(newest: Mapping[str, float]) -> list[str]:
+    """ARGV of the advance script: view, epoch seconds, view, epoch seconds, ..."""
     args: list[str] = []
     for view, seconds in newest.items():
         args += [view, repr(float(seconds))]
@@ -39,13 +45,13 @@ def _args(newest: Mapping[str, float]) -> list[str]:
 def advance_watermarks(client: redis.Redis, project: str, newest: Mapping[str, float]) -> None:
     """Raise each view's watermark to `newest[view]` (epoch seconds) unless it is already later."""
     if newest:
-        client.eval(_ADVANCE, 1, watermark_key(project), *_args(newest))
+        client.eval(_ADVANCE, 1, watermark_key(project), *advance_args(newest))
 
 
 async def advance_watermarks_async(client: aioredis.Redis, project: str,
                                    newest: Mapping[str, float]) -> None:
     if newest:
-        await client.eval(_ADVANCE, 1, watermark_key(project), *_args(newest))  # type: ignore[misc]
+        await client.eval(_ADVANCE, 1, watermark_key(project), *advance_args(newest))  # type: ignore[misc]
 
 
 def _parse(raw: Mapping[Any, Any]) -> dict[str, float]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from featurebank.definitions import ViewSpec
+from streaming.batch_contract import check_columns, decode_all
 from streaming.contract import columns_of
 from streaming.decode import decode_message
 from streaming.errors import Rejected
@@ -73,7 +74,17 @@ class BatchResult:
 
 def check_messages(plan: TopicPlan, messages: Sequence[Message], now_micros: int,
                    max_bytes: int) -> tuple[pa.Table, list[Message], list[Reject]]:
-    """Decode and validate; returns the source table, the messages behind its rows, rejects."""
+    """Decode and validate; returns the source table, the messages behind its rows, rejects.
+
+    A batch of clean messages is checked column by column (`streaming.batch_contract`);
+    any other batch row by row, which names every bad message's reason.
+    """
+    schema = plan.schema.arrow_schema()
+    records = decode_all([message.value for message in messages], max_bytes)
+    if records is not None:
+        arrays = check_columns(plan.contract, records, now_micros)
+        if arrays is not None:
+            return pa.Table.from_arrays(arrays, schema=schema), list(messages), []
     contract = plan.contract
     rows: list[list[Any]] = []
     kept: list[Message] = []
@@ -85,7 +96,6 @@ def check_messages(plan: TopicPlan, messages: Sequence[Message], now_micros: int
             rejects.append(Reject(message, exc.reason, exc.message))
             continue
         kept.append(message)
-    schema = plan.schema.arrow_schema()
     columns = columns_of(rows, len(schema))
     arrays = [pa.array(values, type=f.type) for values, f in zip(columns, schema, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema), kept, rejects

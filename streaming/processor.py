@@ -7,6 +7,12 @@ effect of a replay is exactly once. When Redis (or the disk, or the broker for d
 fails, the assignment is paused and the same batch is retried with backoff; nothing is committed
 meanwhile. The registry is re-read every `registry_refresh_s`, and topics of newly applied
 stream views are subscribed without a restart.
+
+Pipelining: a batch's online write runs on a writer thread while the loop polls and checks the
+next batch (Redis executing the monotonic script was the largest wait of the loop); the batch
+is finished (online write awaited, history, dead letters, commit) before the next one's write
+starts, before partitions are revoked and before the processor stops, so the delivery rules
+above are unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import redis
@@ -28,7 +35,7 @@ from featurebank.settings import Settings
 from streaming.consumer import ClientOptions, make_consumer, make_producer
 from streaming.core import BatchResult, Message, process_batch
 from streaming.metrics import StreamMetrics
-from streaming.plan import StreamPlan, build_plan
+from streaming.plan import StreamPlan, TopicPlan, build_plan
 from streaming.sinks.dlq import DeadLetterSink
 from streaming.sinks.parquet import ParquetHistorySink
 from streaming.sinks.redis import RedisOnlineSink
@@ -58,15 +65,29 @@ class _Progress:
     """Which writes of a batch already succeeded, so a retry redoes only the rest."""
 
     result: BatchResult
+    plan: TopicPlan
     done: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _InFlight:
+    """A polled batch whose online write was handed to the writer thread, not yet committed."""
+
+    batches: list[_Progress]
+    offsets: dict[TopicPartition, OffsetAndMetadata]
+    online: Future[dict[str, float]]
+    started: float
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, on_assigned: Callable[[list[TopicPartition]], None]) -> None:
+    def __init__(self, on_assigned: Callable[[list[TopicPartition]], None],
+                 on_revoked: Callable[[], None]) -> None:
         self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked: %s", _names(revoked))
+        self._on_revoked()
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", _names(assigned))
@@ -97,7 +118,9 @@ class StreamProcessor:
         self._subscribed = False
         self._subscribed_at = 0.0
         self._wanted_topics: list[str] | None = None
-        self._listener = _Rebalance(self._assigned)
+        self._listener = _Rebalance(self._assigned, self._settle_before_revoke)
+        self._in_flight: _InFlight | None = None
+        self._online_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="online-write")
         self._dlq = DeadLetterSink(make_producer(settings.kafka_bootstrap_servers,
                                                  client_id=f"{settings.consumer_group}-dlq"))
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5,
@@ -121,16 +144,22 @@ class StreamProcessor:
                 if not self._plan.topics:
                     time.sleep(self.options.poll_timeout_ms / 1000)
                     continue
+                # With a batch in flight, only take records already fetched; else finish it.
+                timeout = 0 if self._in_flight is not None else self.options.poll_timeout_ms
                 try:
-                    records = self._consumer.poll(timeout_ms=self.options.poll_timeout_ms)
+                    records = self._consumer.poll(timeout_ms=timeout)
                 except KafkaError as exc:
                     log.warning("poll failed (%s); retrying", type(exc).__name__)
+                    self._finish_in_flight()
                     time.sleep(1.0)
                     continue
                 if records:
                     self._handle(records)
+                elif self._in_flight is not None:
+                    self._finish_in_flight()
                 else:
                     self.metrics.refresh_lag()
+            self._finish_in_flight()
         except Stopping:
             log.info("stopped while retrying; the batch was not committed and will be replayed")
         finally:
@@ -139,6 +168,7 @@ class StreamProcessor:
 
     def _close(self) -> None:
         try:
+            self._online_io.shutdown(wait=True)
             self._consumer.close(autocommit=False)
         finally:
             self._dlq.close()
@@ -197,6 +227,7 @@ class StreamProcessor:
             self._offline.forget(partition.topic, partition.partition)
 
     def _handle(self, records: dict[TopicPartition, list[Message]]) -> None:
+        """Check this poll's batches, finish the batch in flight, then start these."""
         started = time.perf_counter()
         now_micros = time.time_ns() // 1000
         batches: list[_Progress] = []
@@ -207,13 +238,47 @@ class StreamProcessor:
                 continue  # the topic was just dropped from the registry: leave it uncommitted
             self.metrics.count_in(partition.topic, len(messages))
             result = process_batch(plan, messages, now_micros, self.options.max_message_bytes)
-            batches.append(_Progress(result))
+            batches.append(_Progress(result, plan))
             offsets[partition] = OffsetAndMetadata(messages[-1].offset + 1, "", -1)
-        self._write_with_retry(batches)
-        self._commit(offsets)
-        for progress in batches:
+        self._finish_in_flight()
+        views = [view for progress in batches for view in progress.result.views]
+        self._in_flight = _InFlight(batches, offsets,
+                                    self._online_io.submit(self._online.write, views), started)
+
+    def _finish_in_flight(self, *, retry: bool = True) -> None:
+        """Await the batch in flight's online write, then write the rest and commit.
+
+        With `retry=False` (inside a rebalance callback, where polling again is not allowed) a
+        failure leaves the batch uncommitted; the partitions' next owner replays it.
+        """
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return
+        try:
+            self.metrics.wrote(flight.online.result())
+            for progress in flight.batches:
+                progress.done.add("online")
+        except TRANSIENT as exc:  # redone, with the retry policy, by _write_with_retry
+            if not retry:
+                log.warning("online write failed during a rebalance (%s); the batch is left "
+                            "uncommitted", type(exc).__name__)
+                return
+        if retry:
+            self._write_with_retry(flight.batches)
+        else:
+            try:
+                self._write(flight.batches)
+            except TRANSIENT as exc:
+                log.warning("writes failed during a rebalance (%s); the batch is left "
+                            "uncommitted", type(exc).__name__)
+                return
+        self._commit(flight.offsets)
+        for progress in flight.batches:
             self._count(progress.result)
-        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_seconds.observe(time.perf_counter() - flight.started)
+
+    def _settle_before_revoke(self) -> None:
+        self._finish_in_flight(retry=False)
 
     def _write(self, batches: list[_Progress]) -> None:
         for progress in batches:
@@ -226,7 +291,7 @@ class StreamProcessor:
                 self.metrics.wrote(self._online.write(result.views))
                 progress.done.add("online")
             if "offline" not in progress.done:
-                self._offline.write(self._plan.topics[result.topic], result)
+                self._offline.write(progress.plan, result)
                 progress.done.add("offline")
         self._dlq.flush()
 

@@ -18,7 +18,6 @@ from starlette.responses import Response
 
 from featurebank.auth import Scope
 from featurebank.errors import InvalidInput
-from featurebank.freshness import advance_watermarks_async
 from featurebank.offline.writer import unique_name, write_parquet_atomic
 from featurebank.online.rows import rows_from_table
 from featurebank.online.writer import AsyncRedisOnlineWriter, ViewRows
@@ -91,30 +90,23 @@ def _writer(state: AppState) -> AsyncRedisOnlineWriter:
 
 
 async def _write_small(state: AppState, encoded: list[tuple[ViewRows, float]]) -> int:
-    """The Arrow-free path's rows (see streaming.scalar_push), same writer and watermarks."""
-    writer = _writer(state)
-    written = 0
-    newest: dict[str, float] = {}
-    for rows, newest_seconds in encoded:
-        if rows.view.online:
-            written += await writer.write(newest_per_key(rows))
-            newest[rows.view.name] = newest_seconds
-    await advance_watermarks_async(state.redis, state.definitions.project, newest)
-    return written
+    """The Arrow-free path's rows (see streaming.scalar_push): one Redis round trip."""
+    rows = [newest_per_key(view_rows) for view_rows, _ in encoded if view_rows.view.online]
+    newest = {view_rows.view.name: seconds for view_rows, seconds in encoded
+              if view_rows.view.online}
+    return await _writer(state).write(rows, project=state.definitions.project, newest=newest)
 
 
 async def _write_online(state: AppState, prepared: PreparedPush) -> int:
-    writer = _writer(state)
-    written = 0
+    ts = prepared.target.schema.timestamp_field
+    rows: list[ViewRows] = []
     newest: dict[str, float] = {}
     for view, table in prepared.view_rows:
         if not view.online or table.num_rows == 0:
             continue
-        ts = prepared.target.schema.timestamp_field
-        written += await writer.write(newest_per_key(rows_from_table(view, table, ts)))
+        rows.append(newest_per_key(rows_from_table(view, table, ts)))
         newest[view.name] = max_event_seconds(table.column(ts))
-    await advance_watermarks_async(state.redis, state.definitions.project, newest)
-    return written
+    return await _writer(state).write(rows, project=state.definitions.project, newest=newest)
 
 
 def _write_offline(prepared: PreparedPush) -> str:

@@ -32,7 +32,9 @@ class RedisOnlineSink:
                 continue
             rows = newest_per_key(rows_from_table(batch.view, batch.table, batch.ts_column))
             self._writer.write(rows)
-            newest[batch.view.name] = max_event_seconds(batch.table.column(batch.ts_column))
+            seconds = max_event_seconds(batch.table.column(batch.ts_column))
+            # several partitions' batches of one view can come in one call
+            newest[batch.view.name] = max(seconds, newest.get(batch.view.name, seconds))
         advance_watermarks(self._client, self._project, newest)
         return newest
 
@@ -43,19 +45,21 @@ class RedisOnlineSink:
 def newest_per_key(rows: ViewRows) -> ViewRows:
     """Keep each key's newest row (the later one on a tie, as the monotonic write would)."""
     keys, times = rows.keys, rows.event_times
+    if len(set(keys)) == len(keys):
+        return rows
     best: dict[bytes, int] = {}
     for index, key in enumerate(keys):
         seen = best.get(key)
         if seen is None or times[seen] <= times[index]:
             best[key] = index
-    if len(best) == len(keys):
-        return rows
     keep = sorted(best.values())
+    stamps = rows.timestamps
     return ViewRows(
         view=rows.view,
         keys=[keys[i] for i in keep],
         event_times=[times[i] for i in keep],
         columns={name: [column[i] for i in keep] for name, column in rows.columns.items()},
+        timestamps=None if stamps is None else [stamps[i] for i in keep],
     )
 
 

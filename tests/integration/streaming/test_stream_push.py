@@ -111,3 +111,23 @@ def test_push_needs_a_write_key(push_app: tuple[TestClient, Settings]) -> None:
                           headers={"x-api-key": WRITER})
     assert unknown.status_code == 422
     assert "nope" in unknown.json()["error"]["message"]
+
+
+def test_one_row_push_writes_and_advances_in_one_trip_even_after_a_script_flush(
+        push_app: tuple[TestClient, Settings], redis_url: str) -> None:
+    client, settings = push_app
+    view = load_definitions(open_store(settings)).views["store_sales"]
+    project = open_store(settings).project
+    server = redis.Redis.from_url(redis_url)  # this test session's private redis-server
+    now = datetime.now(UTC).replace(microsecond=0)
+    for index, moment in enumerate([now - timedelta(minutes=1), now]):
+        if index:
+            server.script_flush()  # the next push meets NOSCRIPT, reloads and replays
+        body = {"push_source_name": "sales_push", "to": "online", "df": {
+            "store_id": [7], "revenue": [float(index)], "event_timestamp": [iso(moment)]}}
+        response = client.post("/push", json=body, headers={"x-api-key": WRITER})
+        assert response.status_code == 200, response.text
+        assert response.json()["online_written"] == 1
+        stored = server.hget(view.codec.key([7]), view.features["revenue"].field)
+        assert decode_value(stored) == float(index)
+        assert read_watermarks_sync(server, project)["store_sales"] >= moment.timestamp()
