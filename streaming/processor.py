@@ -214,6 +214,14 @@ class StreamProcessor:
                    or joining_for > 2 * self.options.session_timeout_ms / 1000)
         if not settled:
             return
+        if self._subscribed:
+            # A fresh consumer, not subscribe() on the joined one: kafka-python 3.0.x can take
+            # the new assignment from SyncGroup and never apply it (the new topic is never
+            # fetched; seen here on every few resubscriptions, cf. dpkp/kafka-python#3131).
+            # Leaving and rejoining costs one rebalance, as the resubscription would.
+            self._finish_in_flight()
+            self._consumer.close(autocommit=False)
+            self._consumer = make_consumer(self._client_options)
         if topics:
             self._consumer.subscribe(topics, listener=self._listener)
         else:
