@@ -2,8 +2,9 @@
 
 Built once per registry snapshot (`build_index`), so a query only sums precomputed per-term
 score vectors with numpy. Each document has weighted fields: its own name (split into words),
-context (the view around a feature, the features inside a view), description, tag values and
-owner. Features inherit their view's owner and tags, so filtering by team finds them too.
+context (the view around a feature, the features inside a view), description, tag keys and
+values, and owner.
+Features inherit their view's owner and tags, so filtering by team finds them too.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def _documents(records: Records) -> list[tuple[Doc, dict[str, str]]]:
             subtype: str, context: str, view: str | None = None) -> None:
         doc = Doc(len(out), kind, name, description, owner, tags, subtype, view)
         text = {"name": name.split(":")[-1], "context": context, "description": description,
-                "tags": " ".join(tags.values()), "owner": owner.split("@")[0]}
+                "tags": " ".join(f"{k} {v}" for k, v in tags.items()), "owner": owner.split("@")[0]}
         out.append((doc, text))
 
     for view in records.views.values():

@@ -41,21 +41,22 @@ class Diagram:
 
 def view_lineage(records: Records, view: ViewRecord, usage: UsageTracker) -> dict[str, Any]:
     """Upstream and downstream of `view` as JSON."""
-    upstream = []
-    for name in view.sources:
+    upstream: dict[str, dict[str, Any]] = {}  # by name: a stream view's batch source is also
+    for name in view.sources:                 # its Kafka source's history; list it once
         source = records.sources[name]
-        upstream.append({"kind": "data_source", "name": name, "type": source.type,
-                         "topic": source.topic, "path": source.path,
-                         "batch_source": source.batch_source})
+        upstream.setdefault(name, {"kind": "data_source", "name": name, "type": source.type,
+                                   "topic": source.topic, "path": source.path,
+                                   "batch_source": source.batch_source})
         if source.batch_source and source.batch_source in records.sources:
             history = records.sources[source.batch_source]
-            upstream.append({"kind": "data_source", "name": history.name, "type": history.type,
-                             "topic": None, "path": history.path, "batch_source": None})
-    upstream += [{"kind": "feature_view", "name": v, "type": records.views[v].type}
-                 for v in view.source_views if v in records.views]
+            upstream.setdefault(history.name, {
+                "kind": "data_source", "name": history.name, "type": history.type,
+                "topic": None, "path": history.path, "batch_source": history.batch_source})
+    views = [{"kind": "feature_view", "name": v, "type": records.views[v].type}
+             for v in view.source_views if v in records.views]
     reads = usage.views.get(view.name)
     return {
-        "upstream": upstream,
+        "upstream": [*upstream.values(), *views],
         "downstream": {
             "feature_services": list(view.services),
             "on_demand_views": list(view.dependents),

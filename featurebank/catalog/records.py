@@ -7,6 +7,7 @@ read a source, which services and on-demand views read a view) that Feast only s
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,11 @@ class SourceRecord:
     timestamp_field: str | None = None
     batch_source: str | None = None
     fields: list[str] = field(default_factory=list)
+    schema: list[dict[str, str]] = field(default_factory=list)
+    """Declared message fields (Kafka schema_json, request source schema) with their types."""
+    field_mapping: dict[str, str] = field(default_factory=dict)
+    """Source column → feature name renames applied when reading."""
+    message_format: str | None = None
     views: list[str] = field(default_factory=list)
 
 
@@ -110,21 +116,69 @@ class Records:
         return table[kind]
 
 
+def _split_top_level(text: str) -> list[str]:
+    """Split a Spark DDL column list on commas outside <...> and (...)."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char in "<(":
+            depth += 1
+        elif char in ">)":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_schema_json(text: str) -> list[dict[str, str]]:
+    """Fields of a Kafka message schema: an Avro record (JSON) or Spark DDL (`a INT, b STRING`).
+
+    Best effort for display: an unreadable schema gives no fields rather than an error.
+    """
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("fields"), list):
+        return [{"name": str(f.get("name")), "type": json.dumps(f.get("type"))
+                 if not isinstance(f.get("type"), str) else str(f.get("type"))}
+                for f in parsed["fields"] if isinstance(f, dict) and f.get("name")]
+    fields = []
+    for part in _split_top_level(text):
+        name, _, kind = part.partition(" ")
+        if name:
+            fields.append({"name": name.strip("`"), "type": kind.strip()})
+    return fields
+
+
 def _source_record(source: DataSource) -> SourceRecord:
     record = SourceRecord(
         name=source.name, type="other", description=source.description or "",
         owner=source.owner or "", tags=dict(source.tags or {}),
         timestamp_field=source.timestamp_field or None,
+        field_mapping=dict(source.field_mapping or {}),
     )
     if isinstance(source, FileSource):
         record.type, record.path = "file", source.path
     elif isinstance(source, KafkaSource):
         record.type, record.topic = "kafka", source.kafka_options.topic
+        message_format = source.kafka_options.message_format
+        record.message_format = type(message_format).__name__ if message_format else None
+        schema_json = getattr(message_format, "schema_json", None)
+        if isinstance(schema_json, str) and schema_json.strip():
+            record.schema = parse_schema_json(schema_json)
+            record.fields = [f["name"] for f in record.schema]
     elif isinstance(source, PushSource):
         record.type = "push"
     elif isinstance(source, RequestSource):
         record.type = "request"
         record.fields = [f.name for f in source.schema]
+        record.schema = [{"name": f.name, "type": str(f.dtype)} for f in source.schema]
     batch = getattr(source, "batch_source", None)
     if isinstance(batch, DataSource):
         record.batch_source = batch.name

@@ -70,13 +70,51 @@ def _number(value: Any) -> float | int | None:
         return None
 
 
-def _is_numeric(duck_type: str) -> bool:
-    return duck_type.upper().startswith(NUMERIC)
+def _shape(duck_type: str) -> str:
+    """"scalar", "numeric", "list", "bytes" or "nested" (struct/map/union) for a DuckDB type.
+
+    Only scalars get min/max/mean or top values: `avg(DOUBLE[])` does not exist, and a top
+    list of blobs or structs says nothing, so those get counts and (lists, bytes) lengths.
+    """
+    upper = duck_type.upper().strip()
+    if upper.endswith("]"):  # DOUBLE[], VARCHAR[3], nested lists
+        return "list"
+    if upper.startswith(("STRUCT", "MAP", "UNION")):
+        return "nested"
+    if upper in ("BLOB", "BYTEA", "BINARY", "VARBINARY"):
+        return "bytes"
+    if upper.startswith(NUMERIC):
+        return "numeric"
+    return "scalar"
 
 
 def _feature_stats(con: duckdb.DuckDBPyConnection, column: str, duck_type: str,
                    rows: int) -> dict[str, Any]:
+    """One feature's statistics; a query DuckDB refuses costs that feature its numbers (with
+    the reason), never the whole page."""
+    try:
+        return _typed_stats(con, column, duck_type, rows)
+    except duckdb.Error as exc:
+        return {"type": duck_type, "error": f"statistics unavailable: {type(exc).__name__}: "
+                                            f"{str(exc).splitlines()[0][:200]}"}
+
+
+def _length_stats(con: duckdb.DuckDBPyConnection, length: str) -> dict[str, Any]:
+    row = con.execute(
+        f"SELECT min({length}), max({length}), avg({length}), "  # noqa: S608
+        f"quantile_cont({length}, [0.5, 0.95]), count(*) FILTER ({length} = 0) FROM src"
+    ).fetchone()
+    assert row is not None
+    low, high, mean, quantiles, empty = row
+    return {"min": _number(low), "max": _number(high), "mean": _number(mean),
+            "p50": _number(quantiles[0]) if quantiles else None,
+            "p95": _number(quantiles[1]) if quantiles else None, "empty": int(empty or 0)}
+
+
+def _typed_stats(con: duckdb.DuckDBPyConnection, column: str, duck_type: str,
+                 rows: int) -> dict[str, Any]:
     col = quote(column)
+    shape = _shape(duck_type)
     count, distinct = con.execute(
         f"SELECT count({col}), approx_count_distinct({col}) FROM src"  # noqa: S608
     ).fetchone() or (0, 0)
@@ -85,7 +123,18 @@ def _feature_stats(con: duckdb.DuckDBPyConnection, column: str, duck_type: str,
         "null_pct": round(100.0 * (rows - int(count)) / rows, 3) if rows else None,
         "distinct": int(distinct), "type": duck_type,
     }
-    if _is_numeric(duck_type) and count:
+    if shape in ("list", "bytes", "nested"):
+        stats["shape"] = shape
+    if not count or shape == "nested":
+        return stats
+    if shape in ("list", "bytes"):
+        length = f"len({col})" if shape == "list" else f"octet_length({col})"
+        stats["length"] = _length_stats(con, length)
+        if shape == "list":
+            low, high = stats["length"]["min"], stats["length"]["max"]
+            stats["length_histogram"] = _histogram(con, length, float(low), float(high))
+        return stats
+    if shape == "numeric":
         row = con.execute(
             f"SELECT min({col}), max({col}), avg({col}), stddev_samp({col}), "  # noqa: S608
             f"quantile_cont({col}, [0.5, 0.95, 0.99]) FROM src"
@@ -96,7 +145,7 @@ def _feature_stats(con: duckdb.DuckDBPyConnection, column: str, duck_type: str,
                      p50=_number(quantiles[0]), p95=_number(quantiles[1]),
                      p99=_number(quantiles[2]))
         stats["histogram"] = _histogram(con, col, float(low), float(high))
-    elif count:
+    else:
         top = con.execute(
             f"SELECT CAST({col} AS VARCHAR) AS v, count(*) AS n FROM src "  # noqa: S608
             f"WHERE {col} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT {TOP_VALUES}"

@@ -88,7 +88,7 @@ def training_set_command(
                                         timestamp_column=timestamp_column)
                     spec = spine_spec.describe()
                 elif entities is not None:
-                    table = read_spine_file(entities)
+                    table = read_spine_file(entities, text_columns=selection.key_types().keys())
                 else:
                     raise InvalidInput("give --entities FILE, --spine-view VIEW or --rerun FILE")
                 spine = prepare_spine(table, selection, max_rows=settings.max_training_rows,

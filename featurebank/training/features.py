@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feast import FeatureService, OnDemandFeatureView
+from feast.value_type import ValueType
 
 from featurebank.aggregations import WindowedAggregation, aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
@@ -53,6 +54,21 @@ class Selection:
     full_feature_names: bool
     service: str | None = None
     hidden: frozenset[str] = field(default_factory=frozenset)
+
+    def key_types(self) -> dict[str, ValueType]:
+        """Entity-frame column → the join key type its views declare (first view wins).
+
+        Used to check and read entity rows before a job starts, so a key of the wrong type is a
+        422 naming it rather than a DuckDB conversion error in the worker.
+        """
+        types: dict[str, ValueType] = {}
+        for read in self.reads:
+            if read.view.entityless:
+                continue
+            declared = dict(read.view.join_keys)
+            for source_key, column in read.key_columns:
+                types.setdefault(column, declared[source_key])
+        return types
 
     @property
     def view_names(self) -> tuple[str, ...]:
@@ -193,18 +209,67 @@ def select_features(definitions: Definitions, *, features: list[str] | None = No
     return builder.finish(tuple(f"{v}:{f}" for v, _, f, _ in refs), service)
 
 
-def definition_hash(definitions: Definitions, selection: Selection) -> str:
-    """SHA-256 over the serialized protos of exactly the views a training set reads.
+_UNORDERED = ("features", "entity_columns")
+"""Repeated fields whose order carries no meaning for a training set (columns are joined by
+name) and which Feast fills from a set for stream views, so their order varies per process."""
 
-    Unrelated registry edits leave it unchanged, so a rerun only reports what matters to it.
+
+def _canonical(message: Any) -> None:
+    """Strip what changes without a definition changing, in place, at any depth.
+
+    - every `meta` (created/updated timestamps; Feast stamps nested request sources with
+      "now" on each `to_proto`),
+    - a UDF's `body` when its `body_text` is there: the dill/pickle bytes differ between
+      processes and re-applies for the same source text,
+    - the order of features / entity columns (sorted by name).
+    """
+    names = {f.name for f in message.DESCRIPTOR.fields}
+    if "body" in names and "body_text" in names and message.body_text:
+        message.ClearField("body")
+    for descriptor, value in message.ListFields():
+        if descriptor.message_type is None:
+            continue
+        if descriptor.name == "meta":
+            message.ClearField(descriptor.name)
+            continue
+        if descriptor.message_type.GetOptions().map_entry:
+            entry_value = descriptor.message_type.fields_by_name["value"]
+            if entry_value.message_type is not None:
+                for item in value.values():
+                    _canonical(item)
+        elif not hasattr(value, "DESCRIPTOR"):  # a repeated field of messages
+            for item in value:
+                _canonical(item)
+            if descriptor.name in _UNORDERED and "name" in descriptor.message_type.fields_by_name:
+                ordered = sorted(value, key=lambda m: str(m.name))
+                copies = [type(m)() for m in ordered]
+                for target, source in zip(copies, ordered, strict=True):
+                    target.CopyFrom(source)
+                del value[:]
+                value.extend(copies)
+        else:
+            _canonical(value)
+
+
+def stable_proto_bytes(message: Any) -> bytes:
+    """Deterministic bytes of a definition proto that change only when the definition does."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    _canonical(copy)
+    return bytes(copy.SerializeToString(deterministic=True))
+
+
+def definition_hash(definitions: Definitions, selection: Selection) -> str:
+    """SHA-256 over the stable protos (`stable_proto_bytes`) of exactly the views a training
+    set reads.
+
+    Unrelated registry edits leave it unchanged, so a rerun only reports what matters to it;
+    a rerun in another process, with nothing re-applied, reports nothing.
     """
     digest = hashlib.sha256()
-    for read in sorted(selection.reads, key=lambda r: r.view.name):
-        proto = read.view.feast_view.to_proto()
-        proto.meta.Clear()
-        digest.update(proto.SerializeToString(deterministic=True))
+    for read in sorted({r.view.name: r for r in selection.reads}.values(),
+                       key=lambda r: r.view.name):
+        digest.update(stable_proto_bytes(read.view.feast_view.to_proto()))
     for odfv in sorted(selection.odfvs, key=lambda o: o.name):
-        odfv_proto = odfv.to_proto()
-        odfv_proto.meta.Clear()
-        digest.update(odfv_proto.SerializeToString(deterministic=True))
+        digest.update(stable_proto_bytes(odfv.to_proto()))
     return digest.hexdigest()

@@ -103,7 +103,7 @@ def _source_relation(read: ViewRead, index: int, with_ties: bool) -> str:
     where = f"{ts} IS NOT NULL AND {ts} <= $max_ts"
     if read.ttl_seconds is not None:
         where += f" AND {ts} >= $min_ts - to_microseconds($ttl{index})"
-    reader = f"read_parquet($files{index}, file_row_number = true)"
+    reader = f"read_parquet($files{index}, file_row_number = true, union_by_name = true)"
     if with_ties:
         cols += [f"{created} AS __fb_cts", "file_index AS __fb_file",
                  "file_row_number AS __fb_frn"]
@@ -173,7 +173,7 @@ def _window_ctes(read: ViewRead, index: int, alias: str, params: dict[str, objec
     cols += [f"{quote(src.column_for(column))} AS __fb_a{j}" for j, column in enumerate(inputs)]
     longest = f"$win{index}"
     params[f"win{index}"] = max(w.window_us for w in read.windows)
-    reader = f"read_parquet($files{index})"
+    reader = f"read_parquet($files{index}, union_by_name = true)"
     relation = (f"SELECT {', '.join(cols)} FROM {reader} WHERE {ts} IS NOT NULL "  # noqa: S608
                 f"AND {ts} <= $max_ts AND {ts} > $min_ts - to_microseconds({longest})")
     picked = []

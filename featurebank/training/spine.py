@@ -9,7 +9,7 @@ that cannot be parsed is an error naming it and its row, never a silent null.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from feast.value_type import ValueType
 
 from featurebank.definitions import ViewSpec
 from featurebank.errors import InvalidInput, LimitExceeded
@@ -90,27 +91,35 @@ def normalise_timestamps(column: pa.Array | pa.ChunkedArray, name: str) -> pa.Ar
     return out
 
 
-def read_spine_file(path: Path) -> pa.Table:
-    """A Parquet or CSV file of entity rows (CSV columns keep their inferred types)."""
+def _csv_options(text_columns: Collection[str]) -> pacsv.ConvertOptions:
+    """Timestamps stay text (parsed by `normalise_timestamps`, naive = UTC); `text_columns`
+    (join keys) are read as text, never type-guessed, so `0001` keeps its leading zeros and
+    `prepare_spine` converts them to the declared key type."""
+    return pacsv.ConvertOptions(timestamp_parsers=[],
+                                column_types={name: pa.string() for name in text_columns})
+
+
+def read_spine_file(path: Path, text_columns: Collection[str] = ()) -> pa.Table:
+    """A Parquet or CSV file of entity rows (CSV columns other than `text_columns` keep their
+    inferred types)."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
             return pq.read_table(path)
         if suffix == ".csv":
-            return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                timestamp_parsers=[]))
+            return pacsv.read_csv(path, convert_options=_csv_options(text_columns))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInput(f"cannot read entity file {path.name!r}: {exc}") from None
     raise InvalidInput(f"entity file {path.name!r} must be .parquet or .csv")
 
 
-def read_spine_bytes(data: bytes, filename: str) -> pa.Table:
+def read_spine_bytes(data: bytes, filename: str, text_columns: Collection[str] = ()) -> pa.Table:
     """An uploaded Parquet or CSV body; the kind comes from the name or the Parquet magic."""
     reader = pa.BufferReader(data)
     try:
         if data[:4] == b"PAR1" or filename.lower().endswith(".parquet"):
             return pq.read_table(reader)
-        return pacsv.read_csv(reader, convert_options=pacsv.ConvertOptions(timestamp_parsers=[]))
+        return pacsv.read_csv(reader, convert_options=_csv_options(text_columns))
     except pa.ArrowInvalid as exc:
         raise InvalidInput(f"cannot read uploaded entity file {filename!r}: {exc}") from None
 
@@ -164,6 +173,7 @@ def prepare_spine(table: pa.Table, selection: Selection, *, max_rows: int,
         raise InvalidInput(f"entity columns {clashes} have the same names as requested features",
                            detail={"columns": clashes})
     _check_columns(table, selection, timestamp_column)
+    table = coerce_keys(table, selection.key_types())
     index = names.index(timestamp_column)
     stamps = normalise_timestamps(table.column(timestamp_column), timestamp_column)
     return table.set_column(index, timestamp_column, stamps).combine_chunks()
@@ -193,6 +203,85 @@ def _check_columns(table: pa.Table, selection: Selection, timestamp_column: str)
         if _has_empty_struct(field.type):
             raise InvalidInput(f"column {field.name!r} holds empty objects ({{}}), which cannot "
                                f"be stored", detail={"column": field.name})
+
+
+_INTEGER_TEXT = r"^-?[0-9]+$"
+_EXPECTED = {ValueType.STRING: "a string", ValueType.INT64: "an integer",
+             ValueType.INT32: "an integer", ValueType.BYTES: "bytes or a string"}
+
+
+def _bad_key(column: pa.Array, bad: pa.Array, name: str, value_type: ValueType) -> InvalidInput:
+    """The 422 for a key column: the column, its first bad value and row, the declared type."""
+    row = pc.index(bad, True).as_py()
+    value = column[row].as_py()
+    return InvalidInput(
+        f"join key column {name!r}: {value!r} (row {row}) is not {_EXPECTED[value_type]}; "
+        f"the join key is declared {value_type.name}",
+        detail={"column": name, "row": row, "value": repr(value)[:100],
+                "expected": value_type.name})
+
+
+def _as_integers(column: pa.Array, name: str, value_type: ValueType) -> pa.Array:
+    kind = column.type
+    if pa.types.is_integer(kind):
+        return column
+    if pa.types.is_null(kind):
+        return pc.cast(column, pa.int64())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        bad = pc.invert(pc.fill_null(pc.match_substring_regex(column, _INTEGER_TEXT), True))
+        if pc.any(bad).as_py():
+            raise _bad_key(column, bad, name, value_type)
+        try:
+            return pc.cast(column, pa.int64())
+        except pa.ArrowInvalid:  # digits, but outside the 64-bit range
+            raise InvalidInput(f"join key column {name!r} holds an integer outside the "
+                               f"64-bit range", detail={"column": name}) from None
+    if pa.types.is_floating(kind):
+        bad = pc.fill_null(pc.not_equal(column, pc.floor(column)), False)
+        if not pc.any(bad).as_py():
+            try:
+                return pc.cast(column, pa.int64())
+            except pa.ArrowInvalid:
+                bad = pc.is_valid(column)
+        raise _bad_key(column, bad, name, value_type)
+    raise _bad_key(column, pc.is_valid(column), name, value_type)
+
+
+def _as_key_type(column: pa.Array, name: str, value_type: ValueType) -> pa.Array:
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = pc.cast(column, kind.value_type)
+        kind = column.type
+    text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if value_type in (ValueType.INT64, ValueType.INT32):
+        return _as_integers(column, name, value_type)
+    if value_type == ValueType.STRING:
+        if text:
+            return column
+        if pa.types.is_null(kind):
+            return pc.cast(column, pa.string())
+        raise _bad_key(column, pc.is_valid(column), name, value_type)
+    if value_type == ValueType.BYTES:
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            return column
+        if text or pa.types.is_null(kind):
+            return pc.cast(column, pa.binary())
+        raise _bad_key(column, pc.is_valid(column), name, value_type)
+    return column  # other key types have no online codec; the join decides
+
+
+def coerce_keys(table: pa.Table, key_types: Mapping[str, ValueType]) -> pa.Table:
+    """Key columns checked against (and, for text digits or whole floats, converted to) their
+    declared join key types, so a mismatch is a 422 at request time like a lookup's."""
+    for name, value_type in key_types.items():
+        if name not in table.column_names:
+            continue
+        index = table.column_names.index(name)
+        column = table.column(index).combine_chunks()
+        converted = _as_key_type(column, name, value_type)
+        if converted is not column:
+            table = table.set_column(index, name, converted)
+    return table
 
 
 @dataclass(frozen=True)
@@ -248,7 +337,7 @@ def build_spine(view: ViewSpec, spec: SpineSpec, *, max_rows: int,
             raise InvalidInput(f"spine mode {spec.mode!r} must be 'active' or 'label'")
         if not source.has_files():
             raise InvalidInput(f"view {view.name!r} has no offline data to build a spine from")
-        query = (f"SELECT {select} FROM read_parquet($path) WHERE {where} "  # noqa: S608
+        query = (f"SELECT {select} FROM read_parquet($path, union_by_name = true) WHERE {where} "  # noqa: S608
                  f"ORDER BY {order} LIMIT {int(max_rows) + 1}")
         table: pa.Table = connection.execute(query, params).to_arrow_table()
     finally:

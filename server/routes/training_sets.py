@@ -10,20 +10,16 @@ and disk); reading one needs `read` (open when reads are open).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from featurebank.errors import Conflict, InvalidInput, LimitExceeded, UnknownName
-from featurebank.training import jobs
+from featurebank.training import export, jobs
 from featurebank.training.features import Selection, select_features
 from featurebank.training.manifest import OUTPUT_FILE
 from featurebank.training.plan import PLANS
@@ -126,15 +122,18 @@ def _form_features(value: str) -> Any:
                            detail={"field": "features"}) from None
 
 
-async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
-    """The options and, for an upload, the uploaded table."""
+Upload = tuple[bytes, str]
+"""An uploaded entity file's bytes and name, read once the join key types are known."""
+
+
+async def _parse(request: Request) -> tuple[dict[str, Any], Upload | None]:
+    """The options and, for an upload, the uploaded file."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("entities") or form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("the upload needs a file part named 'entities'")
         data = await upload.read()
-        table = await asyncio.to_thread(read_spine_bytes, data, upload.filename or "upload")
         options: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
         unknown = sorted(options.keys() - _ALLOWED)
         if unknown:
@@ -144,7 +143,7 @@ async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
         if "full_feature_names" in options:
             options["full_feature_names"] = _form_flag(options["full_feature_names"])
         _check_types(options)
-        return options, table
+        return options, (data, upload.filename or "upload")
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
@@ -158,7 +157,7 @@ async def _parse(request: Request) -> tuple[dict[str, Any], pa.Table | None]:
     return body, None
 
 
-def _prepare(state: AppState, options: dict[str, Any], upload: pa.Table | None
+def _prepare(state: AppState, options: dict[str, Any], upload: Upload | None
              ) -> tuple[Selection, pa.Table, dict[str, Any] | None, str]:
     definitions = state.definitions
     limit = state.settings.max_training_rows
@@ -178,8 +177,8 @@ def _prepare(state: AppState, options: dict[str, Any], upload: pa.Table | None
             raise UnknownName("feature view", spine_spec.view, known=sorted(definitions.views))
         table = build_spine(view, spine_spec, max_rows=limit, timestamp_column=timestamp_column)
         spec = spine_spec.describe()
-    elif upload is not None:
-        table = upload
+    elif upload is not None:  # CSV key columns are read as text, then as their declared types
+        table = read_spine_bytes(*upload, text_columns=selection.key_types().keys())
     else:
         entities = options.get("entities")
         if not isinstance(entities, dict) or not entities:
@@ -222,30 +221,6 @@ async def get_training_set(set_id: str, state: State, key: ReadKey) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _csv_chunks(path: Path) -> Iterator[bytes]:
-    parquet = pq.ParquetFile(path)
-    for index in range(parquet.num_row_groups):
-        sink = pa.BufferOutputStream()
-        options = pacsv.WriteOptions(include_header=index == 0)
-        pacsv.write_csv(parquet.read_row_group(index), sink, write_options=options)
-        yield sink.getvalue().to_pybytes()
-    if parquet.num_row_groups == 0:
-        yield (",".join(parquet.schema_arrow.names) + "\n").encode()
-
-
-def _json_chunks(path: Path) -> Iterator[bytes]:
-    """A JSON array of row objects, one chunk per batch (timestamps as ISO-8601)."""
-    parquet = pq.ParquetFile(path)
-    yield b"["
-    separator = b""
-    for batch in parquet.iter_batches(batch_size=8192):
-        rows = [orjson.dumps(row, option=orjson.OPT_NAIVE_UTC) for row in batch.to_pylist()]
-        if rows:
-            yield separator + b",".join(rows)
-            separator = b","
-    yield b"]"
-
-
 @router.get("/training-sets/{set_id}/data", summary="The training set as parquet, csv or json")
 async def get_training_set_data(set_id: str, state: State, key: ReadKey,
                                 format: str = "parquet") -> Response:
@@ -259,5 +234,7 @@ async def get_training_set_data(set_id: str, state: State, key: ReadKey,
     path = jobs.job_dir(data_path, set_id) / OUTPUT_FILE
     if format == "parquet":
         return FileResponse(path, media_type=_MEDIA[format], filename=f"{set_id}.parquet")
-    chunks = _csv_chunks(path) if format == "csv" else _json_chunks(path)
+    # Types are checked before the stream starts: a column the format cannot carry is a 422,
+    # not a 200 whose body stops halfway.
+    chunks = await asyncio.to_thread(export.chunks, path, format)
     return StreamingResponse(chunks, media_type=_MEDIA[format])

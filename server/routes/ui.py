@@ -48,20 +48,23 @@ PLACEHOLDER = {"INT64": 1, "INT32": 1, "STRING": "example", "FLOAT": 0.0, "DOUBL
 
 
 def histogram_svg(stats: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Bar geometry for a numeric histogram or a top-values chart."""
+    """Bar geometry for a numeric histogram (of values, or of list lengths) or a top-values
+    chart."""
     if not stats:
         return None
-    if "histogram" in stats:
-        counts: list[int] = stats["histogram"]["counts"]
-        edges: list[float] = stats["histogram"]["edges"]
+    histogram = stats.get("histogram") or stats.get("length_histogram")
+    if histogram:
+        counts: list[int] = histogram["counts"]
+        edges: list[float] = histogram["edges"]
         top = max(counts) or 1
         width = HIST_W / len(counts)
         bars = [{"x": round(i * width, 2), "w": round(width - 1, 2),
                  "h": round(HIST_H * c / top, 2), "y": round(HIST_H - HIST_H * c / top, 2),
                  "title": f"[{edges[i]:g}, {edges[i + 1]:g}): {c}"}
                 for i, c in enumerate(counts)]
+        label = "histogram" if stats.get("histogram") else "list-length histogram"
         return {"kind": "histogram", "w": HIST_W, "h": HIST_H, "bars": bars,
-                "low": edges[0], "high": edges[-1]}
+                "low": edges[0], "high": edges[-1], "label": label}
     if stats.get("top_values"):
         values = stats["top_values"]
         top = max(v["count"] for v in values) or 1
