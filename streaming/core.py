@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from featurebank.aggregations import WindowedAggregation
 from featurebank.definitions import ViewSpec
 from streaming.batch_contract import check_columns, decode_all
 from streaming.contract import columns_of
@@ -55,6 +56,11 @@ class ViewBatch:
     view: ViewSpec
     table: pa.Table
     ts_column: str
+    windows: tuple[WindowedAggregation, ...] = ()
+    """Set for a view with windowed aggregations: `table` then holds the events (join keys,
+    aggregated columns, event time) and the online sink computes the features."""
+    event_ids: tuple[str, ...] = ()
+    """topic/partition/offset of each row of `table`, when `windows` is set."""
 
 
 @dataclass
@@ -115,27 +121,50 @@ def view_rows(plan: TopicPlan, view: ViewSpec, source: pa.Table,
     table = _mapped(plan, source)
     if table.num_rows == 0:
         return None, []
-    if transformation_of(view) is None:
-        return ViewBatch(view, conform(view, table, ts_column, table.column(ts_column)),
-                         ts_column), []
+    windows = plan.windows.get(view.name, ())
+
+    def shape(rows: pa.Table, transformed: pa.Table) -> pa.Table:
+        if windows:
+            return _window_inputs(view, windows, transformed, ts_column, rows.column(ts_column))
+        return conform(view, transformed, ts_column, rows.column(ts_column))
+
+    def batch(out: pa.Table, kept: Sequence[Message]) -> ViewBatch:
+        ids = tuple(f"{m.topic}/{m.partition}/{m.offset}" for m in kept) if windows else ()
+        return ViewBatch(view, out, ts_column, windows, ids)
+
+    if transformation_of(view) is None and not windows:
+        return batch(shape(table, table), messages), []
     try:
-        out = conform(view, apply_transformation(view, table), ts_column, table.column(ts_column))
-        return ViewBatch(view, out, ts_column), []
+        return batch(shape(table, apply_transformation(view, table)), messages), []
     except Exception:  # the udf is user code: isolate the rows that break it, one by one
         log.debug("transformation of %s failed on a batch; retrying row by row", view.name)
     parts: list[pa.Table] = []
+    survivors: list[Message] = []
     rejects: list[Reject] = []
     for index, message in enumerate(messages):
         row = table.slice(index, 1)
         try:
-            parts.append(conform(view, apply_transformation(view, row), ts_column,
-                                 row.column(ts_column)))
+            parts.append(shape(row, apply_transformation(view, row)))
+            survivors.append(message)
         except Exception as exc:  # user code may raise anything; the row goes to the DLQ
             text = f"transformation of view {view.name!r} failed: {type(exc).__name__}: {exc}"
             rejects.append(Reject(message, "transform_failed", text[:500]))
     if not parts:
         return None, rejects
-    return ViewBatch(view, pa.concat_tables(parts), ts_column), rejects
+    return batch(pa.concat_tables(parts), survivors), rejects
+
+
+def _window_inputs(view: ViewSpec, windows: Sequence[WindowedAggregation], table: pa.Table,
+                   ts_column: str, event_times: pa.ChunkedArray) -> pa.Table:
+    """Join keys, the columns the aggregations read and the event time; a missing column is a
+    ValueError (the rows go to the DLQ through the transformation path's isolation)."""
+    names = [*view.join_key_names, *dict.fromkeys(w.column for w in windows)]
+    missing = [name for name in names if name not in table.column_names]
+    if missing:
+        raise ValueError(f"view {view.name!r} aggregates columns the events lack: {missing}")
+    columns = {name: table.column(name) for name in names}
+    columns[ts_column] = event_times
+    return pa.table(columns)
 
 
 def process_batch(plan: TopicPlan, messages: Sequence[Message], now_micros: int,

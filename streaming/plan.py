@@ -8,11 +8,12 @@ source's history is written once per distinct `batch_source` directory.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from feast import KafkaSource
 from feast.data_format import JsonFormat
 
+from featurebank.aggregations import WindowedAggregation, aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
 from featurebank.errors import FeatureBankError, InvalidInput
 from featurebank.offline.sources import ParquetSource, offline_source
@@ -33,6 +34,8 @@ class TopicPlan:
     field_mapping: dict[str, str]
     views: tuple[ViewSpec, ...]
     offline: tuple[ParquetSource, ...]
+    windows: dict[str, tuple[WindowedAggregation, ...]] = field(default_factory=dict)
+    """View name → its windowed aggregations (featurebank.aggregations), for views with any."""
 
     @property
     def dlq_topic(self) -> str:
@@ -82,6 +85,23 @@ def _offline_targets(views: list[ViewSpec]) -> tuple[ParquetSource, ...]:
     return tuple(targets.values())
 
 
+def _with_windows(views: list[ViewSpec]) -> tuple[list[ViewSpec],
+                                                  dict[str, tuple[WindowedAggregation, ...]]]:
+    """Views whose aggregations are usable, and those aggregations; the others are skipped."""
+    kept: list[ViewSpec] = []
+    windows: dict[str, tuple[WindowedAggregation, ...]] = {}
+    for view in views:
+        try:
+            found = aggregations_of(view)
+        except ValueError as exc:
+            log.error("stream feature view %s is skipped: %s", view.name, exc)
+            continue
+        kept.append(view)
+        if found:
+            windows[view.name] = found
+    return kept, windows
+
+
 def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
     """The plan for a registry snapshot; a source that cannot be planned is logged and skipped."""
     topics: dict[str, TopicPlan] = {}
@@ -97,6 +117,9 @@ def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
             missing = sorted(keys - set(schema.names()))
             if missing:
                 raise InvalidInput(f"schema_json of {source.name!r} lacks join key(s) {missing}")
+            views, windows = _with_windows(views)
+            if not views:
+                continue
             plan = TopicPlan(
                 topic=source.kafka_options.topic,
                 source_name=source.name,
@@ -105,6 +128,7 @@ def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
                 field_mapping=mapping,
                 views=tuple(views),
                 offline=_offline_targets(views),
+                windows=windows,
             )
         except FeatureBankError as exc:
             log.error("KafkaSource %s is skipped: %s", source.name, exc.message)

@@ -13,7 +13,9 @@ import redis
 from featurebank.freshness import advance_watermarks
 from featurebank.online.rows import rows_from_table
 from featurebank.online.writer import RedisOnlineWriter, ViewRows
+from streaming.aggregation import WindowState
 from streaming.core import ViewBatch
+from streaming.transform import conform
 
 
 class RedisOnlineSink:
@@ -21,6 +23,7 @@ class RedisOnlineSink:
         self._client = client
         self._project = project
         self._writer: RedisOnlineWriter | None = None
+        self._windows = WindowState(client, project)
 
     def write(self, batches: list[ViewBatch]) -> dict[str, float]:
         """Write every view's rows; returns view → newest event time written (epoch s)."""
@@ -30,7 +33,13 @@ class RedisOnlineSink:
         for batch in batches:
             if batch.table.num_rows == 0:
                 continue
-            rows = newest_per_key(rows_from_table(batch.view, batch.table, batch.ts_column))
+            table = batch.table
+            if batch.windows:  # one row per entity, as of its newest event
+                table = self._windows.apply(batch.view, batch.windows, table, batch.ts_column,
+                                            batch.event_ids)
+                table = conform(batch.view, table, batch.ts_column,
+                                table.column(batch.ts_column))
+            rows = newest_per_key(rows_from_table(batch.view, table, batch.ts_column))
             self._writer.write(rows)
             seconds = max_event_seconds(batch.table.column(batch.ts_column))
             # several partitions' batches of one view can come in one call
