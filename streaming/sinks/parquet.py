@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from featurebank.errors import InvalidInput
+from featurebank.offline.sources import ParquetSource, offline_source
 from featurebank.offline.writer import OffsetPart, offset_parts, part_name, write_parquet_atomic
 from streaming.core import BatchResult
 from streaming.plan import TopicPlan
@@ -47,8 +49,8 @@ class ParquetHistorySink:
             parts[:] = [p for p in parts if p.last < batch.first_offset]
             if batch.source_rows.num_rows == 0:
                 continue
-            table = _history_table(batch.source_rows, plan, target.timestamp_field,
-                                   target.created_timestamp_column)
+            table = _with_view_outputs(_history_table(batch.source_rows, plan, target),
+                                       batch, target)
             name = part_name(plan.topic, batch.partition, batch.first_offset, batch.last_offset)
             path = write_parquet_atomic(directory, name, table)
             parts.append(OffsetPart(path, batch.partition, batch.first_offset, batch.last_offset))
@@ -63,10 +65,20 @@ class ParquetHistorySink:
         return self._index[key]
 
 
-def _history_table(rows: pa.Table, plan: TopicPlan, timestamp_field: str,
-                   created_column: str | None) -> pa.Table:
-    """Source columns as the schema names them, plus what the batch source expects."""
+def _history_table(rows: pa.Table, plan: TopicPlan, target: ParquetSource) -> pa.Table:
+    """Source columns as the schema names them, plus what the batch source expects.
+
+    The KafkaSource's `field_mapping` names the features its columns feed; the batch source
+    reads each feature from its own column (its own `field_mapping`, else the feature's name).
+    Where the two differ the column is written under both names, so training sets,
+    materialize and the catalog read the history whatever mapping each source declares.
+    """
+    timestamp_field, created_column = target.timestamp_field, target.created_timestamp_column
     table = rows
+    for name in rows.column_names:
+        wanted = target.column_for(plan.field_mapping.get(name, name))
+        if wanted not in table.column_names:
+            table = table.append_column(wanted, rows.column(name))
     source_ts = plan.schema.timestamp_field
     if timestamp_field and timestamp_field not in table.column_names:
         table = table.append_column(timestamp_field, table.column(source_ts))
@@ -74,4 +86,27 @@ def _history_table(rows: pa.Table, plan: TopicPlan, timestamp_field: str,
         now = pa.scalar(datetime.now(UTC), type=pa.timestamp("us", tz="UTC"))
         table = table.append_column(created_column, pa.array([now.as_py()] * table.num_rows,
                                                              type=now.type))
+    return table
+
+
+def _with_view_outputs(table: pa.Table, batch: BatchResult, target: ParquetSource) -> pa.Table:
+    """Features a view's transformation computes, beside the source columns they came from.
+
+    Without them the history would hold only what the events carried, and materialize or a
+    training set reading a computed feature from the batch source would find no column. Rows
+    line up with the source rows unless the transformation dropped some (then nothing is
+    added: those features stay online-only for this batch, and readers see nulls).
+    """
+    for view_batch in batch.views:
+        if view_batch.windows or view_batch.table.num_rows != table.num_rows:
+            continue  # windows are recomputed from the raw events by readers
+        try:
+            if offline_source(view_batch.view).path != target.path:
+                continue
+        except InvalidInput:  # a view without a Parquet history
+            continue
+        for feature in view_batch.view.features:
+            wanted = target.column_for(feature)
+            if wanted not in table.column_names and feature in view_batch.table.column_names:
+                table = table.append_column(wanted, view_batch.table.column(feature))
     return table

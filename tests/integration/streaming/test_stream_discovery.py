@@ -6,6 +6,8 @@ import time
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import redis
 from conftest import STREAM_DEFINITIONS, create_topic, produce
 from stream_support import wait_until
@@ -68,3 +70,26 @@ def test_view_applied_later_is_streamed(stream_repo_factory: Any, redis_url: str
     assert value("s1", "doubled") == 5.0
     history = list((repo.settings.data_path / "sensors").glob("*.parquet"))
     assert history, "the new source's history was written"
+    # The KafkaSource maps raw_value -> value; its batch source has no mapping, so the history
+    # must also carry `value` for materialize and training sets to read it.
+    wait_until(lambda: _history_rows(repo) == 3, 20, "the history")
+    table = pa.concat_tables(pq.read_table(p) for p in
+                             sorted((repo.settings.data_path / "sensors").glob("*.parquet")))
+    assert sorted(zip(table.column("sensor_id").to_pylist(), table.column("value").to_pylist(),
+                      strict=True)) == [("s1", 2.5), ("s1", 9.0), ("s2", 4.0)]
+    # ... and what the view's transformation computed, so materialize reads the whole view.
+    from featurebank.offline.latest import latest_rows
+    from featurebank.offline.sources import offline_source
+
+    latest = latest_rows(view, offline_source(view), start=None, end=None)
+    try:
+        newest = {r["sensor_id"]: (r["value"], r["doubled"]) for batch in latest.batches(100)
+                  for r in batch.to_pylist()}
+    finally:
+        latest.close()
+    assert newest == {"s1": (2.5, 5.0), "s2": (4.0, 8.0)}
+
+
+def _history_rows(repo: Any) -> int:
+    return sum(pq.read_metadata(p).num_rows
+               for p in (repo.settings.data_path / "sensors").glob("*.parquet"))
