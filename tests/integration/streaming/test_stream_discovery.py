@@ -68,8 +68,6 @@ def test_view_applied_later_is_streamed(stream_repo_factory: Any, redis_url: str
     wait_until(lambda: value("s2", "doubled") == 8.0, 20, "the transformed value online")
     assert value("s1", "value") == 2.5  # the newer event wins over the later-arriving older one
     assert value("s1", "doubled") == 5.0
-    history = list((repo.settings.data_path / "sensors").glob("*.parquet"))
-    assert history, "the new source's history was written"
     # The KafkaSource maps raw_value -> value; its batch source has no mapping, so the history
     # must also carry `value` for materialize and training sets to read it.
     wait_until(lambda: _history_rows(repo) == 3, 20, "the history")

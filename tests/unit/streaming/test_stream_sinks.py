@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from featurebank.offline.sources import ParquetSource
 from featurebank.offline.writer import offset_parts, part_name, write_parquet_atomic
 from featurebank.online.writer import ViewRows
 from streaming.core import BatchResult
@@ -17,10 +18,10 @@ from streaming.sinks.redis import newest_per_key
 
 
 def _plan(directory: Path) -> Any:
-    target = SimpleNamespace(directory=directory, timestamp_field="ts",
-                             created_timestamp_column=None)
+    target = ParquetSource(name="orders_history", path=str(directory / "*.parquet"),
+                           timestamp_field="ts", created_timestamp_column=None)
     schema = SimpleNamespace(timestamp_field="ts")
-    return SimpleNamespace(topic="orders.v1", offline=(target,), schema=schema)
+    return SimpleNamespace(topic="orders.v1", offline=(target,), schema=schema, field_mapping={})
 
 
 def _batch(first: int, last: int) -> BatchResult:
