@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from featurebank.errors import DependencyUnavailable, FeatureBankError, LimitExceeded
@@ -58,6 +60,14 @@ class LookupFastPath:
             else:
                 response = error_response(exc.status_code, exc.code, exc.message, exc.detail)
             await response(scope, receive, send)
+            return
+        except (RedisConnectionError, RedisTimeoutError) as exc:  # redis-py's own client
+            if path == LOOKUP:
+                state.stats.observe(503, time.perf_counter() - began)
+            log.warning("redis unavailable on %s: %s", path, type(exc).__name__)
+            await error_response(503, DependencyUnavailable.code,
+                                 "the online store (Redis) did not answer in time",
+                                 {"dependency": "redis"})(scope, receive, send)
             return
         except Exception:
             if path == LOOKUP:

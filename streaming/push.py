@@ -96,6 +96,14 @@ def check_push(target: PushTarget, df: Any, now_micros: int,
     if missing:
         raise InvalidInput(f"df lacks required column(s) {missing} for push source "
                            f"{target.name!r}", detail={"missing_columns": missing})
+    allowed = set(target.schema.names())
+    if target.offline is not None and target.offline.created_timestamp_column:
+        allowed.add(target.offline.created_timestamp_column)
+    unknown = sorted(set(columns) - allowed)
+    if unknown:
+        raise InvalidInput(f"df has column(s) {unknown} that push source {target.name!r} does "
+                           f"not have; its columns: {sorted(target.schema.names())}",
+                           detail={"unknown_columns": unknown})
     known = [name for name in target.schema.names() if name in df]
     rows: list[list[Any]] = []
     problems: list[dict[str, Any]] = []
@@ -129,9 +137,11 @@ def prepare_push(target: PushTarget, df: Any, now_micros: int, max_rows: int) ->
     schema = target.schema.arrow_schema()
     arrays = [pa.array(values, type=f.type)
               for values, f in zip(columns_of(rows, len(schema)), schema, strict=True)]
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    present = [n for n in table.column_names if n in df or n == target.schema.timestamp_field]
-    table = table.select(present)
+    # Offline the row is whole (absent features are typed nulls, so every file has the same
+    # columns for any reader); online only the pushed features are written.
+    full = pa.Table.from_arrays(arrays, schema=schema)
+    present = [n for n in full.column_names if n in df or n == target.schema.timestamp_field]
+    table = full.select(present)
     ts = target.schema.timestamp_field
     out: list[tuple[ViewSpec, pa.Table]] = []
     for view in target.views:
@@ -141,4 +151,4 @@ def prepare_push(target: PushTarget, df: Any, now_micros: int, max_rows: int) ->
         except Exception as exc:  # user transformation code: report it as the caller's input
             raise InvalidInput(f"transformation of view {view.name!r} failed: "
                                f"{type(exc).__name__}") from None
-    return PreparedPush(target, table, out)
+    return PreparedPush(target, full, out)

@@ -137,12 +137,15 @@ async def push_response(state: AppState, raw: bytes, headers: Mapping[str, str])
                                  "online_written": written})
     prepared = prepare_push(target, df, now_micros, MAX_PUSH_ROWS)
     result: dict[str, Any] = {"push_source_name": name, "rows": prepared.source_rows.num_rows}
-    if to in ("offline", "online_and_offline"):
-        if target.offline is None:
-            _write_offline(prepared)  # raises the explanatory 422 before any online write
-        result["offline_file"] = await asyncio.to_thread(_write_offline, prepared)
+    if to in ("offline", "online_and_offline") and target.offline is None:
+        _write_offline(prepared)  # raises the explanatory 422 before any write
+    # Online first: it is idempotent (an equal event time rewrites the same values), the
+    # Parquet append is not. If Redis fails nothing was appended and a retry is safe; if the
+    # append fails after the online write, a retry rewrites online and appends once.
     if to in ("online", "online_and_offline"):
         result["online_written"] = await _write_online(state, prepared)
+    if to in ("offline", "online_and_offline"):
+        result["offline_file"] = await asyncio.to_thread(_write_offline, prepared)
     return orjson.dumps(result)
 
 

@@ -89,6 +89,8 @@ def test_push_online_and_offline(push_app: tuple[TestClient, Settings], redis_ur
     ({"store_id": [1, 2], "revenue": [1.0, 2.0], "event_timestamp": ["2024-01-01", "nope"]},
      "event_timestamp"),
     ({"store_id": [1.5], "event_timestamp": ["2024-01-01T00:00:00Z"]}, "store_id"),
+    ({"store_id": [1], "bogus_col": [1], "event_timestamp": ["2024-01-01T00:00:00Z"]},
+     "['bogus_col']"),
 ])
 def test_bad_push_is_422_and_writes_nothing(push_app: tuple[TestClient, Settings],
                                             df: dict[str, list[object]], named: str) -> None:
@@ -131,3 +133,36 @@ def test_one_row_push_writes_and_advances_in_one_trip_even_after_a_script_flush(
         stored = server.hget(view.codec.key([7]), view.features["revenue"].field)
         assert decode_value(stored) == float(index)
         assert read_watermarks_sync(server, project)["store_sales"] >= moment.timestamp()
+
+
+def test_partial_push_writes_whole_rows_offline(push_app: tuple[TestClient, Settings]) -> None:
+    """Absent features are typed nulls in the file, so any reader (Feast's too) sees the same
+    columns in every file of the directory."""
+    client, settings = push_app
+    body = {"push_source_name": "sales_push", "to": "offline",
+            "df": {"store_id": [7], "revenue": [1.5], "event_timestamp": [iso(datetime.now(UTC))]}}
+    assert client.post("/push", json=body, headers={"x-api-key": WRITER}).status_code == 200
+    (file,) = list((settings.data_path / "sales").glob("*.parquet"))
+    rows = duckdb.connect().execute(
+        "SELECT store_id, revenue, orders, region FROM read_parquet(?)", [str(file)]).fetchall()
+    assert rows == [(7, 1.5, None, None)]
+
+
+def test_redis_down_is_a_503_and_appends_nothing(tmp_path: Path, unique_name: str,
+                                                 settings_factory: Callable[..., Settings]) -> None:
+    """Online goes first: a failed online write leaves no offline rows a retry would repeat."""
+    repo = write_repo(tmp_path, unique_name, DEFINITIONS)
+    settings = settings_factory(repo, FEATUREBANK_API_KEYS=f"writer:{WRITER}:write")
+    apply_repo(settings)
+    down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    body = {"push_source_name": "sales_push", "to": "online_and_offline",
+            "df": {"store_id": [1, 2], "revenue": [1.0, 2.0],
+                   "event_timestamp": [iso(datetime.now(UTC))] * 2}}
+    with TestClient(create_app(down)) as client:
+        for small in (True, False):  # the Arrow-free one-row path and the general one
+            request = body if not small else {**body, "to": "online", "df": {
+                k: v[:1] for k, v in body["df"].items()}}
+            response = client.post("/push", json=request, headers={"x-api-key": WRITER})
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "dependency_unavailable"
+    assert not list((settings.data_path / "sales").glob("*.parquet"))
