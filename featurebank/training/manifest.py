@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,7 +101,10 @@ def build(directory: Path, set_id: str, definitions: Definitions, selection: Sel
         plan=result.plan, data_snapshot=snapshot, data_fingerprint=snapshot_fingerprint(snapshot),
         row_count=result.rows, columns=result.columns, output_file=OUTPUT_FILE,
         output_sha256=result.output_sha256, timings=result.timings)
-    (directory / MANIFEST_FILE).write_text(manifest.to_json())
+    # Atomic: a status request may read the manifest while the job is still writing it.
+    temp = directory / f".{MANIFEST_FILE}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temp.write_text(manifest.to_json())
+    os.replace(temp, directory / MANIFEST_FILE)
     return manifest
 
 
