@@ -55,7 +55,9 @@ def compute_on_demand(plan: LookupPlan, entities: dict[str, list[Any]], count: i
         except Exception as exc:  # a user transformation failing is a bad-input problem
             raise InvalidInput(
                 f"on-demand feature view {odfv.name!r} failed on this input: "
-                f"{type(exc).__name__}", detail={"on_demand_feature_view": odfv.name},
+                f"{type(exc).__name__}: {str(exc)[:300]}"
+                f"{_request_fields_hint(odfv, inputs)}",
+                detail={"on_demand_feature_view": odfv.name},
             ) from exc
         for name, output in wanted.items():
             if output.odfv != odfv.name:
@@ -69,3 +71,12 @@ def compute_on_demand(plan: LookupPlan, entities: dict[str, list[Any]], count: i
             statuses = ["PRESENT" if v is not None else "NULL_VALUE" for v in values]
             out[name] = (values, statuses, [EPOCH_TEXT] * count)
     return out
+
+
+def _request_fields_hint(odfv: Any, inputs: dict[str, list[Any]]) -> str:
+    """Name the request fields and the value types that came, the usual culprit."""
+    fields = [f.name for source in odfv.source_request_sources.values() for f in source.schema]
+    if not fields:
+        return ""
+    seen = {name: sorted({type(v).__name__ for v in inputs.get(name, [])}) for name in fields}
+    return f" (request fields and the types given: {seen})"

@@ -28,7 +28,9 @@ from tests.support.repos import write_repo
 DEFINITIONS = '''
 import os
 from datetime import timedelta
-from feast import Entity, FeatureView, Field, FileSource
+import pandas as pd
+from feast import Entity, FeatureView, Field, FileSource, RequestSource
+from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Float64, Int64, String
 
 DATA = os.environ["FEATUREBANK_DATA_DIR"]
@@ -45,6 +47,15 @@ sales = FeatureView(
             Field(name="orders", dtype=Int64), Field(name="region", dtype=String)],
     source=FileSource(name="sales_src", path=f"{DATA}/sales/*.parquet", timestamp_field="ts"),
 )
+discount = RequestSource(name="discount", schema=[Field(name="discount", dtype=Float64)])
+
+
+@on_demand_feature_view(sources=[sales, discount],
+                        schema=[Field(name="net_revenue", dtype=Float64)], mode="pandas")
+def net(inputs: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame()
+    out["net_revenue"] = inputs["revenue"] * (1 - inputs["discount"])
+    return out
 '''
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -131,3 +142,20 @@ def test_an_unknown_feature_suggests_close_names(client: TestClient) -> None:
         "features": ["shop_sales:revenu"], "entities": {"shop_id": [1]}})
     assert typo.status_code == 422
     assert "did you mean: shop_sales:revenue" in typo.json()["error"]["message"]
+
+
+def test_an_on_demand_failure_names_the_request_fields(repo: Any, client: TestClient,
+                                                       redis_url: str) -> None:
+    _write(repo)
+    connection = redis.Redis.from_url(redis_url)
+    materialize(load_definitions(open_store(repo)), connection)
+    connection.close()
+    ok = client.post("/get-online-features", json={
+        "features": ["net:net_revenue"], "entities": {"shop_id": [2], "discount": [0.5]}})
+    assert ok.json()["results"][1]["values"] == [10.0]
+    bad = client.post("/get-online-features", json={
+        "features": ["net:net_revenue"], "entities": {"shop_id": [2], "discount": ["half"]}})
+    assert bad.status_code == 422
+    message = bad.json()["error"]["message"]
+    assert "'net'" in message
+    assert "'discount': ['str']" in message
