@@ -29,13 +29,16 @@ class StreamMetrics:
         self.dead_lettered = Counter("featurebank_stream_events_dead_lettered_total",
                                      "Messages sent to the DLQ", ["topic", "reason"], registry=r)
         self.batch_seconds = Histogram(
-            "featurebank_stream_batch_seconds", "Time to process and commit one poll's batch",
+            "featurebank_stream_batch_seconds",
+            "Time to process one poll's batch, up to buffering its history",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
         self.event_lag = Gauge("featurebank_stream_event_lag_seconds",
                                "now - newest event time written online", ["view"], registry=r)
         self.retries = Counter("featurebank_stream_retries_total",
                                "Batches retried after a dependency failed", ["dependency"],
                                registry=r)
+        self.history_files = Counter("featurebank_stream_history_files_total",
+                                     "Parquet history files written", ["topic"], registry=r)
         self._newest: dict[str, float] = {}
         self.totals: collections.Counter[tuple[str, ...]] = collections.Counter()
 
@@ -46,6 +49,10 @@ class StreamMetrics:
     def count_written(self, topic: str, view: str, count: int) -> None:
         self.events_written.labels(topic, view).inc(count)
         self.totals["written", topic, view] += count
+
+    def count_history_files(self, topic: str, count: int) -> None:
+        self.history_files.labels(topic).inc(count)
+        self.totals["history_files", topic] += count
 
     def count_retry(self, dependency: str) -> None:
         self.retries.labels(dependency).inc()

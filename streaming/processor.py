@@ -1,9 +1,14 @@
 """The consumer loop: poll → process per partition → write (retrying) → commit → repeat.
 
-Delivery: offsets are committed only after the batch's dead letters are acknowledged and its
-online and offline writes succeeded, so a crash replays uncommitted messages (at least once);
-online writes are event-time monotonic and history files are rewritten per offset range, so the
-effect of a replay is exactly once. When Redis (or the disk, or the broker for dead letters)
+Delivery: offsets are committed only after the batch's dead letters are acknowledged, its
+online write succeeded and its history is on disk, so a crash replays uncommitted messages (at
+least once); online writes are event-time monotonic and history files are rewritten per offset
+range, so the effect of a replay is exactly once.
+
+History is buffered per partition (`streaming.offline_buffer`) and written as one file per
+`offline_flush_s` (or `offline_flush_rows`), on revoke and on stop; a partition is committed
+only up to the end of its last written file, so commits trail by up to the flush interval and
+a crash replays at most that much. When Redis (or the disk, or the broker for dead letters)
 fails, the assignment is paused and the same batch is retried with backoff; nothing is committed
 meanwhile. The registry is re-read every `registry_refresh_s`, and topics of newly applied
 stream views are subscribed without a restart.
@@ -35,6 +40,7 @@ from featurebank.settings import Settings
 from streaming.consumer import ClientOptions, make_consumer, make_producer
 from streaming.core import BatchResult, Message, process_batch
 from streaming.metrics import StreamMetrics
+from streaming.offline_buffer import OfflineBuffer
 from streaming.plan import StreamPlan, TopicPlan, build_plan
 from streaming.sinks.dlq import DeadLetterSink
 from streaming.sinks.parquet import ParquetHistorySink
@@ -54,6 +60,10 @@ class ProcessorOptions:
     session_timeout_ms: int = 6000
     heartbeat_interval_ms: int = 1000
     metrics_port: int = 0
+    offline_flush_s: float = 10.0
+    """Buffered history of a partition is written once its oldest row waited this long."""
+    offline_flush_rows: int = 100_000
+    """... or once it holds this many rows (bounds the buffer's memory per partition)."""
 
 
 class Stopping(Exception):
@@ -74,20 +84,19 @@ class _InFlight:
     """A polled batch whose online write was handed to the writer thread, not yet committed."""
 
     batches: list[_Progress]
-    offsets: dict[TopicPartition, OffsetAndMetadata]
     online: Future[dict[str, float]]
     started: float
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, on_assigned: Callable[[list[TopicPartition]], None],
-                 on_revoked: Callable[[], None]) -> None:
+                 on_revoked: Callable[[list[TopicPartition]], None]) -> None:
         self._on_assigned = on_assigned
         self._on_revoked = on_revoked
 
     def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked: %s", _names(revoked))
-        self._on_revoked()
+        self._on_revoked(revoked)
 
     def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", _names(assigned))
@@ -120,6 +129,7 @@ class StreamProcessor:
         self._wanted_topics: list[str] | None = None
         self._listener = _Rebalance(self._assigned, self._settle_before_revoke)
         self._in_flight: _InFlight | None = None
+        self._committable: dict[TopicPartition, OffsetAndMetadata] = {}
         self._online_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="online-write")
         self._dlq = DeadLetterSink(make_producer(settings.kafka_bootstrap_servers,
                                                  client_id=f"{settings.consumer_group}-dlq"))
@@ -127,6 +137,7 @@ class StreamProcessor:
                                       socket_connect_timeout=2)
         self._online = RedisOnlineSink(client, self._store.project)
         self._offline = ParquetHistorySink()
+        self._buffer = OfflineBuffer(options.offline_flush_s, options.offline_flush_rows)
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit and return (safe from a signal handler)."""
@@ -141,6 +152,7 @@ class StreamProcessor:
         try:
             while not self._stop:
                 self._maybe_refresh()
+                self._flush(self._buffer.due(time.monotonic()))
                 if not self._plan.topics:
                     time.sleep(self.options.poll_timeout_ms / 1000)
                     continue
@@ -160,6 +172,7 @@ class StreamProcessor:
                 else:
                     self.metrics.refresh_lag()
             self._finish_in_flight()
+            self._flush(self._buffer.partitions())
         except Stopping:
             log.info("stopped while retrying; the batch was not committed and will be replayed")
         finally:
@@ -220,6 +233,7 @@ class StreamProcessor:
             # fetched; seen here on every few resubscriptions, cf. dpkp/kafka-python#3131).
             # Leaving and rejoining costs one rebalance, as the resubscription would.
             self._finish_in_flight()
+            self._flush(self._buffer.partitions())
             self._consumer.close(autocommit=False)
             self._consumer = make_consumer(self._client_options)
         if topics:
@@ -239,7 +253,6 @@ class StreamProcessor:
         started = time.perf_counter()
         now_micros = time.time_ns() // 1000
         batches: list[_Progress] = []
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         for partition, messages in records.items():
             plan = self._plan.topics.get(partition.topic)
             if plan is None or not messages:
@@ -247,14 +260,14 @@ class StreamProcessor:
             self.metrics.count_in(partition.topic, len(messages))
             result = process_batch(plan, messages, now_micros, self.options.max_message_bytes)
             batches.append(_Progress(result, plan))
-            offsets[partition] = OffsetAndMetadata(messages[-1].offset + 1, "", -1)
         self._finish_in_flight()
         views = [view for progress in batches for view in progress.result.views]
-        self._in_flight = _InFlight(batches, offsets,
+        self._in_flight = _InFlight(batches,
                                     self._online_io.submit(self._online.write, views), started)
 
     def _finish_in_flight(self, *, retry: bool = True) -> None:
-        """Await the batch in flight's online write, then write the rest and commit.
+        """Await the batch in flight's online write, then do the rest, buffer its history and
+        write (and commit) the history that is due.
 
         With `retry=False` (inside a rebalance callback, where polling again is not allowed) a
         failure leaves the batch uncommitted; the partitions' next owner replays it.
@@ -266,49 +279,108 @@ class StreamProcessor:
             self.metrics.wrote(flight.online.result())
             for progress in flight.batches:
                 progress.done.add("online")
-        except TRANSIENT as exc:  # redone, with the retry policy, by _write_with_retry
+        except TRANSIENT as exc:  # redone, with the retry policy, by _retrying
             if not retry:
                 log.warning("online write failed during a rebalance (%s); the batch is left "
                             "uncommitted", type(exc).__name__)
                 return
-        if retry:
-            self._write_with_retry(flight.batches)
-        else:
-            try:
-                self._write(flight.batches)
-            except TRANSIENT as exc:
-                log.warning("writes failed during a rebalance (%s); the batch is left "
-                            "uncommitted", type(exc).__name__)
-                return
-        self._commit(flight.offsets)
+        if not self._attempt(lambda: self._write(flight.batches), retry=retry):
+            return
         for progress in flight.batches:
             self._count(progress.result)
         self.metrics.batch_seconds.observe(time.perf_counter() - flight.started)
+        self._flush(self._buffer.due(time.monotonic()), retry=retry)
 
-    def _settle_before_revoke(self) -> None:
+    def _settle_before_revoke(self, revoked: list[TopicPartition]) -> None:
         self._finish_in_flight(retry=False)
+        self._flush(self._buffer.partitions(), retry=False)
+        for partition in revoked:  # a failed write: the next owner replays these offsets
+            if self._buffer.remove(partition) is not None:
+                log.warning("history of %s[%d] was not written before the revoke; it is left "
+                            "uncommitted", partition.topic, partition.partition)
 
     def _write(self, batches: list[_Progress]) -> None:
+        """Dead letters, online rows, then the history into the buffer.
+
+        Buffering comes last: buffered offsets become committable once written, so a batch
+        joins the buffer only when its dead letters are acknowledged and its online rows are
+        in Redis.
+        """
         for progress in batches:
             if "dlq" not in progress.done and progress.result.rejects:
                 self._dlq.send(progress.result.rejects)
             progress.done.add("dlq")
         for progress in batches:
-            result = progress.result
             if "online" not in progress.done:
-                self.metrics.wrote(self._online.write(result.views))
+                self.metrics.wrote(self._online.write(progress.result.views))
                 progress.done.add("online")
-            if "offline" not in progress.done:
-                self._offline.write(progress.plan, result)
-                progress.done.add("offline")
         self._dlq.flush()
+        now = time.monotonic()
+        owned = self._consumer.assignment()
+        for progress in batches:
+            if "offline" in progress.done:
+                continue
+            result = progress.result
+            partition = TopicPartition(result.topic, result.partition)
+            if partition not in owned:  # revoked during a retry: its new owner replays it
+                progress.done.add("offline")
+                continue
+            if self._buffer.must_flush_before(partition, progress.plan):
+                self._write_history([partition])  # raises: retried before anything is added
+            self._buffer.add(partition, progress.plan,
+                             self._offline.history(progress.plan, result), now)
+            progress.done.add("offline")
 
-    def _write_with_retry(self, batches: list[_Progress]) -> None:
+    def _flush(self, partitions: list[TopicPartition], *, retry: bool = True) -> None:
+        """Write the buffered history of `partitions`, then commit what it completes."""
+        if partitions:
+            self._attempt(lambda: self._write_history(partitions), retry=retry)
+        committable, self._committable = self._committable, {}
+        self._commit(committable)
+
+    def _write_history(self, partitions: list[TopicPartition]) -> None:
+        """One file per partition (and target); each written partition becomes committable
+        up to its last buffered offset. Written partitions leave the buffer one by one, so a
+        retry after a failure redoes only the rest.
+
+        History of a partition this consumer no longer owns is dropped, not written: the new
+        owner replays it from the last commit, and a file written after its own first flush
+        would never be replaced (a duplicate).
+        """
+        owned = self._consumer.assignment()
+        for partition in partitions:
+            pending = self._buffer.get(partition)
+            if pending is None:
+                continue
+            if partition not in owned:
+                self._buffer.remove(partition)
+                log.warning("dropping unwritten history of %s[%d]: the partition was revoked",
+                            partition.topic, partition.partition)
+                continue
+            files = self._offline.write_range(pending.plan, partition.partition, pending.pieces)
+            self._buffer.remove(partition)
+            self._committable[partition] = OffsetAndMetadata(pending.last + 1, "", -1)
+            self.metrics.count_history_files(partition.topic, files)
+
+    def _attempt(self, action: Callable[[], None], *, retry: bool) -> bool:
+        """Run `action`, with the retry policy or (in a rebalance callback) once; True if done."""
+        if retry:
+            self._retrying(action)
+            return True
+        try:
+            action()
+        except TRANSIENT as exc:
+            log.warning("writes failed during a rebalance (%s); the batch is left "
+                        "uncommitted", type(exc).__name__)
+            return False
+        return True
+
+    def _retrying(self, action: Callable[[], None]) -> None:
         delay = 0.2
         paused = False
         while True:
             try:
-                self._write(batches)
+                action()
                 break
             except TRANSIENT as exc:
                 dependency = _dependency(exc)

@@ -38,6 +38,12 @@ def stream(
     session_timeout_ms: Annotated[int, typer.Option(min=1000, help="consumer group session")]
     = 6000,
     heartbeat_interval_ms: Annotated[int, typer.Option(min=100, help="group heartbeat")] = 1000,
+    offline_flush_s: Annotated[float, typer.Option(
+        min=0.0, help="write a partition's buffered history after this many seconds "
+                      "(0 = every poll); offsets are committed only once written")] = 10.0,
+    offline_flush_rows: Annotated[int, typer.Option(
+        min=1, help="write a partition's buffered history once it holds this many rows "
+                    "(bounds the buffer's memory)")] = 100_000,
 ) -> None:
     """Consume every KafkaSource of the applied registry into Redis and the offline history."""
     # Handlers go in before the slow start (imports, registry, broker connections): a SIGTERM
@@ -51,7 +57,8 @@ def stream(
     options = ProcessorOptions(
         max_message_bytes=max_message_bytes, max_poll_records=max_poll_records,
         session_timeout_ms=session_timeout_ms, heartbeat_interval_ms=heartbeat_interval_ms,
-        metrics_port=metrics_port)
+        metrics_port=metrics_port, offline_flush_s=offline_flush_s,
+        offline_flush_rows=offline_flush_rows)
     with friendly_errors():
         processor = StreamProcessor(settings, options)
         latch.attach(processor.stop)

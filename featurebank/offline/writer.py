@@ -2,7 +2,8 @@
 
 A file is written under a temporary name that the source's `*.parquet` glob cannot match, then
 renamed into place, so readers (DuckDB, Feast) never see half a file. Stream output is named by
-topic, partition and offset range: the processor removes files of a partition that start at or
+topic, partition and offset range (one file may cover many polls: the processor buffers a
+partition's rows between flushes): the processor removes files of a partition that end at or
 after the offset it is about to (re)write, so replaying uncommitted offsets rewrites their
 history instead of duplicating it.
 """

@@ -1,16 +1,21 @@
-"""The offline sink: a batch's valid source rows → one Parquet file per history directory.
+"""The offline sink: valid source rows of an offset range → one Parquet file per history directory.
+
+The processor hands in the rows of many polls of one partition at once (`streaming.offline_buffer`),
+so a quiet stream writes a file per flush interval, not per poll.
 
 Idempotence: before writing offsets [first, last] of a partition, every existing file of that
 partition that ends at or after `first` is removed. Such files can only come from work that was
-never committed (a crash, a Redis outage, a rebalance), because offsets are committed right after
-their file is in place; so a replay rewrites history instead of adding to it. The index of files
-per partition is read from disk when a partition is (re)assigned, since another processor may
-have written some.
+never committed (a crash, a Redis outage, a rebalance), because offsets are committed only up to
+the end of a written file; so a replay rewrites history instead of adding to it, whatever
+boundaries its flushes have. The index of files per partition is read from disk when a partition
+is (re)assigned, since another processor may have written some.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +32,19 @@ log = logging.getLogger("featurebank.stream")
 PartKey = tuple[str, str, int]  # directory, topic, partition
 
 
+@dataclass(frozen=True)
+class HistoryPiece:
+    """One finished batch's history: its offsets (inclusive) and a table per offline target."""
+
+    first: int
+    last: int
+    tables: tuple[pa.Table, ...]
+
+    @property
+    def rows(self) -> int:
+        return max((table.num_rows for table in self.tables), default=0)
+
+
 class ParquetHistorySink:
     def __init__(self) -> None:
         self._index: dict[PartKey, list[OffsetPart]] = {}
@@ -36,25 +54,45 @@ class ParquetHistorySink:
         for key in [k for k in self._index if k[1] == topic and k[2] == partition]:
             del self._index[key]
 
+    def history(self, plan: TopicPlan, batch: BatchResult) -> HistoryPiece:
+        """The batch's history rows, one table per offline target of the plan (in its order).
+
+        Built when the batch is finished, so the rows can wait in memory for their flush
+        without keeping the batch's view tables alive.
+        """
+        tables = tuple(_with_view_outputs(_history_table(batch.source_rows, plan, target),
+                                          batch, target) for target in plan.offline)
+        return HistoryPiece(batch.first_offset, batch.last_offset, tables)
+
     def write(self, plan: TopicPlan, batch: BatchResult) -> int:
-        """Write the batch's history; returns the number of files written."""
+        """Write one batch's history; returns the number of files written."""
+        return self.write_range(plan, batch.partition, [self.history(plan, batch)])
+
+    def write_range(self, plan: TopicPlan, partition: int, pieces: Sequence[HistoryPiece]) -> int:
+        """Write the history of consecutive batches of a partition; returns files written.
+
+        The pieces (in offset order) become one file per target covering [first offset of the
+        first piece, last offset of the last], unless batches disagree on columns (a
+        transformation dropped rows in one of them, so its computed features were left out):
+        then each run of equal columns gets its own file, named by the offsets it covers.
+        """
+        if not pieces:
+            return 0
+        first = pieces[0].first
         written = 0
-        for target in plan.offline:
+        for index, target in enumerate(plan.offline):
             directory = target.directory
-            parts = self._parts(directory, plan.topic, batch.partition)
-            stale = [p for p in parts if p.last >= batch.first_offset]
+            parts = self._parts(directory, plan.topic, partition)
+            stale = [p for p in parts if p.last >= first]
             for part in stale:
                 part.path.unlink(missing_ok=True)
                 log.info("replacing uncommitted history %s", part.path.name)
-            parts[:] = [p for p in parts if p.last < batch.first_offset]
-            if batch.source_rows.num_rows == 0:
-                continue
-            table = _with_view_outputs(_history_table(batch.source_rows, plan, target),
-                                       batch, target)
-            name = part_name(plan.topic, batch.partition, batch.first_offset, batch.last_offset)
-            path = write_parquet_atomic(directory, name, table)
-            parts.append(OffsetPart(path, batch.partition, batch.first_offset, batch.last_offset))
-            written += 1
+            parts[:] = [p for p in parts if p.last < first]
+            for run_first, run_last, table in _runs(pieces, index):
+                name = part_name(plan.topic, partition, run_first, run_last)
+                path = write_parquet_atomic(directory, name, table)
+                parts.append(OffsetPart(path, partition, run_first, run_last))
+                written += 1
         return written
 
     def _parts(self, directory: Path, topic: str, partition: int) -> list[OffsetPart]:
@@ -63,6 +101,30 @@ class ParquetHistorySink:
             self._index[key] = [p for p in offset_parts(directory, topic)
                                 if p.partition == partition]
         return self._index[key]
+
+
+@dataclass
+class _Run:
+    first: int
+    last: int
+    tables: list[pa.Table]
+
+
+def _runs(pieces: Sequence[HistoryPiece], index: int) -> list[tuple[int, int, pa.Table]]:
+    """Target `index`'s tables of consecutive pieces with equal columns, concatenated, with
+    the offsets each run covers (a run ends where the next begins; empty pieces join any)."""
+    runs: list[_Run] = []
+    for piece in pieces:
+        table = piece.tables[index]
+        run = runs[-1] if runs else None
+        if run is not None and (table.num_rows == 0 or not run.tables
+                                or run.tables[0].schema.equals(table.schema)):
+            run.last = piece.last
+            if table.num_rows:
+                run.tables.append(table)
+        else:
+            runs.append(_Run(piece.first, piece.last, [table] if table.num_rows else []))
+    return [(run.first, run.last, pa.concat_tables(run.tables)) for run in runs if run.tables]
 
 
 def _history_table(rows: pa.Table, plan: TopicPlan, target: ParquetSource) -> pa.Table:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
+from kafka.structs import TopicPartition
 
 from featurebank.feast_repo import apply_repo
 from featurebank.settings import Settings
@@ -100,6 +101,16 @@ def produce(bootstrap: str, topic: str,
         producer.flush(timeout=60)
     finally:
         producer.close(timeout=5)
+
+
+def committed_offsets(settings: Settings, topic: str, partitions: int) -> list[int | None]:
+    """The consumer group's committed offset of each partition (None: nothing committed)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                             group_id=settings.consumer_group, enable_auto_commit=False)
+    try:
+        return [consumer.committed(TopicPartition(topic, p)) for p in range(partitions)]
+    finally:
+        consumer.close()
 
 
 def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 20.0) -> list[object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import random
 import time
 from collections.abc import Callable
@@ -14,7 +15,8 @@ import orjson
 import redis
 
 from featurebank.codec.values import decode_value
-from featurebank.definitions import ViewSpec
+from featurebank.definitions import ViewSpec, load_definitions
+from featurebank.feast_repo import open_store
 
 BASE_SECONDS = int(time.time()) - 3 * 86_400
 FEATURES = ("temp", "level", "ok", "label", "ratio")
@@ -120,3 +122,16 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def assert_exact(repo: Any, workload: Workload, redis_url: str) -> None:
+    produced = collections.Counter((m["device_id"], m["event_ts"]) for m in workload.messages)
+    wait_until(lambda: collections.Counter(history_rows(repo.history_dir())) == produced, 60,
+               "the history to hold every message exactly once")
+    view = load_definitions(open_store(repo.settings)).views["device_readings"]
+    latest = workload.latest()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert mismatches(latest, online_state(client, view, sorted(latest))) == []
+    finally:
+        client.close()

@@ -13,7 +13,7 @@ from featurebank.offline.sources import ParquetSource
 from featurebank.offline.writer import offset_parts, part_name, write_parquet_atomic
 from featurebank.online.writer import ViewRows
 from streaming.core import BatchResult
-from streaming.sinks.parquet import ParquetHistorySink
+from streaming.sinks.parquet import HistoryPiece, ParquetHistorySink
 from streaming.sinks.redis import newest_per_key
 
 
@@ -58,3 +58,43 @@ def test_newest_per_key_keeps_the_latest_and_the_later_tie() -> None:
     kept = newest_per_key(rows)
     assert list(kept.keys) == [b"b", b"a"]
     assert list(kept.columns["v"]) == [b"2", b"4"]
+
+
+def _ids(directory: Path) -> list[int]:
+    tables = [pq.read_table(p.path) for p in offset_parts(directory, "orders.v1")]
+    return sorted(pa.concat_tables(tables).column("id").to_pylist()) if tables else []
+
+
+def test_buffered_range_is_one_file_and_a_replay_with_other_flushes_rewrites_it(
+    tmp_path: Path,
+) -> None:
+    plan = _plan(tmp_path)
+    crashed = ParquetHistorySink()
+    crashed.write_range(plan, 0, [crashed.history(plan, _batch(a, a + 4)) for a in (0, 5)])
+    # Flushed but not committed when the process died: commits end where a flush ended (10).
+    crashed.write_range(plan, 0, [crashed.history(plan, _batch(a, a + 4)) for a in (10, 15, 20)])
+    assert [(p.first, p.last) for p in sorted(offset_parts(tmp_path, "orders.v1"),
+                                              key=lambda p: p.first)] == [(0, 9), (10, 24)]
+    restarted = ParquetHistorySink()
+    restarted.write_range(plan, 0, [restarted.history(plan, _batch(10, 12))])
+    assert _ids(tmp_path) == list(range(13))  # the rest is pending again, not duplicated
+    restarted.write_range(plan, 0, [restarted.history(plan, _batch(13, 30))])
+    assert _ids(tmp_path) == list(range(31))
+
+
+def test_batches_with_other_columns_get_their_own_file(tmp_path: Path) -> None:
+    """A transformation that dropped rows leaves its computed columns out of one batch; the
+    buffered range is then split where the columns change, an empty batch joins any file."""
+    plan = _plan(tmp_path)
+    sink = ParquetHistorySink()
+    nothing_valid = BatchResult("orders.v1", 0, 4, 5, _batch(0, 0).source_rows.slice(0, 0))
+    wider = sink.history(plan, _batch(6, 7))
+    wider = HistoryPiece(6, 7, tuple(t.append_column("extra", pa.array([1.0] * t.num_rows))
+                                     for t in wider.tables))
+    pieces = [sink.history(plan, _batch(0, 3)), sink.history(plan, nothing_valid), wider,
+              sink.history(plan, _batch(8, 9))]
+    assert sink.write_range(plan, 0, pieces) == 3
+    parts = sorted(offset_parts(tmp_path, "orders.v1"), key=lambda p: p.first)
+    assert [(p.first, p.last) for p in parts] == [(0, 5), (6, 7), (8, 9)]
+    assert [pq.read_table(p.path).column("id").to_pylist() for p in parts] == [
+        [0, 1, 2, 3], [6, 7], [8, 9]]
