@@ -210,7 +210,10 @@ def processor_env(settings: Settings, group: str) -> dict[str, str]:
 
 def start_processor(settings: Settings, group: str, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
-        return subprocess.Popen([str(VENV_BIN / "featurebank"), "stream", "--metrics-port", "0"],
+        # History flushes every 10k rows per partition (the default is 100k or 10 s): offsets
+        # are committed per flush, and the steady rate is measured between commits.
+        return subprocess.Popen([str(VENV_BIN / "featurebank"), "stream", "--metrics-port", "0",
+                                 "--offline-flush-rows", "10000"],
                                 env=processor_env(settings, group), stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
