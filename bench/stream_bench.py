@@ -210,10 +210,12 @@ def processor_env(settings: Settings, group: str) -> dict[str, str]:
 
 def start_processor(settings: Settings, group: str, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as sink:
-        # History flushes every 10k rows per partition (the default is 100k or 10 s): offsets
-        # are committed per flush, and the steady rate is measured between commits.
+        # History written every poll (--offline-flush-s 0), as before buffering existed: the
+        # steady rate runs from the first commit to the last, and with the default buffering
+        # (commits every 10 s or 100k rows per partition) the tail's wait for the time-based
+        # flush would dominate a 200k-event run. Per-poll files are the costlier mode.
         return subprocess.Popen([str(VENV_BIN / "featurebank"), "stream", "--metrics-port", "0",
-                                 "--offline-flush-rows", "10000"],
+                                 "--offline-flush-s", "0"],
                                 env=processor_env(settings, group), stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
