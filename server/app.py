@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,6 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             wire=lookup_client(settings.redis_url, settings.redis_timeout_s, redis),
         )
         app.state.featurebank = state
+        # Feast, protobuf and the registry leave a large, long-lived object graph behind. Frozen,
+        # the cyclic GC no longer walks it on every full collection, which showed up as
+        # tens-of-milliseconds stalls in the lookup p99.
+        gc.collect()
+        gc.freeze()
         state.start_refresher()
         try:
             yield
