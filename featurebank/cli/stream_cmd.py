@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Callable
 from types import FrameType
@@ -62,6 +63,8 @@ def stream(
     with friendly_errors():
         processor = StreamProcessor(settings, options)
         latch.attach(processor.stop)
+        gc.collect()  # Feast's long-lived objects: out of the cyclic GC's way (as in the API)
+        gc.freeze()
         console.print(f"stream processor in group {settings.consumer_group!r} "
                       f"on {settings.kafka_bootstrap_servers}")
         code = processor.run()
