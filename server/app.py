@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await state.close()
+            gc.unfreeze()  # let shutdown finalize them (native extensions report leaks otherwise)
 
     app = FastAPI(
         title="Feature Bank",

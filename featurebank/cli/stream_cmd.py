@@ -67,7 +67,10 @@ def stream(
         gc.freeze()
         console.print(f"stream processor in group {settings.consumer_group!r} "
                       f"on {settings.kafka_bootstrap_servers}")
-        code = processor.run()
+        try:
+            code = processor.run()
+        finally:
+            gc.unfreeze()
     raise typer.Exit(code)
 
 
