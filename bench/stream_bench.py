@@ -43,18 +43,13 @@ import redis
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
 
-from bench import wrk
 from bench.common import (
     VENV_BIN,
-    Spread,
     background,
     child_env,
     free_port,
     machine_info,
-    print_table,
-    ratio,
     redis_server,
-    spread,
     wait_for_port,
     write_results,
 )
@@ -68,6 +63,7 @@ from bench.stream_probes import (
     http_push,
     verify_push,
 )
+from bench.stream_report import report, summarise
 from featurebank.codec.values import decode_value
 from featurebank.definitions import load_definitions
 from featurebank.feast_repo import apply_repo, open_store
@@ -78,8 +74,6 @@ from tests.support.repos import write_repo
 
 PARTITIONS = 2
 FEATURES = ("f64_0", "f64_1", "f32_0", "i64_0", "i32_0", "label")
-GOALS = {"ours/raw consume": ">= 0.60", "freshness p99 (ms)": "<= 250",
-         "push 1 row (req/s)": ">= 2000"}
 
 DEFINITIONS = '''
 import os
@@ -386,7 +380,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     pushes = http_push(root, ports, args)
             client.close()
     summary = summarise(samples, feast_rates, fresh, pushes)
-    report(summary, args, loads)
+    report(summary, args, loads, PARTITIONS)
     payload = {"bench": "stream", "command": " ".join(["python -m bench.stream_bench",
                                                         *(argv or sys.argv[1:])]),
                "settings": vars(args), "machine": machine_info(), "load_average": loads,
@@ -397,67 +391,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     path = write_results("stream", payload)
     print(f"\nresults written to {path}")
     return payload
-
-
-def summarise(samples: dict[str, list[dict[str, float]]], feast_rates: dict[str, list[float]],
-              fresh: dict[str, Any], pushes: dict[str, list[wrk.WrkResult]]) -> dict[str, Any]:
-    throughput: dict[str, dict[str, Spread]] = {name: {"rate": spread([s["rate"] for s in runs]),
-                         "wall_s": spread([s["wall"] for s in runs]),
-                         "wall_rate": spread([s["wall_rate"] for s in runs])}
-                  for name, runs in samples.items()}
-    throughput["feast_push_1k"] = {"rate": spread(feast_rates["batched"])}
-    throughput["feast_push_1"] = {"rate": spread(feast_rates["single"])}
-    push: dict[str, dict[str, Any]] = {t: {
-        "rps": spread([r.rps for r in rs]), "p50_ms": spread([r.p50_ms for r in rs]),
-        "p99_ms": spread([r.p99_ms for r in rs]),
-        "errors": sum(r.errors + r.non_2xx for r in rs)} for t, rs in pushes.items()}
-    ours = throughput["ours"]["rate"].median
-    feast_1k, feast_1 = (throughput[k]["rate"].median for k in ("feast_push_1k", "feast_push_1"))
-    goals = {
-        "ours/raw consume": (ratio(ours, throughput["raw"]["rate"].median), 0.60, True),
-        "freshness p99 (ms)": (fresh["p99_ms"], 250.0, False),
-        "push 1 row (req/s)": (push["ours"]["rps"].median, 2000.0, True),
-    }
-    return {"throughput": throughput, "freshness": fresh, "push": push,
-            "ratios": {"ours/raw": goals["ours/raw consume"][0],
-                       "ours/feast_push_1k": ratio(ours, feast_1k),
-                       "ours/feast_push_1": ratio(ours, feast_1),
-                       "push ours/feast": ratio(push["ours"]["rps"].median,
-                                                push["feast"]["rps"].median)},
-            "goals": {name: {"value": value, "met": value >= bound if higher else value <= bound}
-                      for name, (value, bound, higher) in goals.items()}}
-
-
-def report(summary: dict[str, Any], args: argparse.Namespace,
-           loads: dict[str, list[float]]) -> None:
-    t = summary["throughput"]
-    print(f"\nstream: {args.events:,} events, {args.entities:,} entities, {PARTITIONS} partitions, "
-          f"{args.repeats} repeats, median [min-max]; load averages {loads}")
-    print_table(["path", "events/s (steady)", "wall s", "events/s (wall)"], [
-        ["ours: 1 processor, online+offline+commit", t["ours"]["rate"].show(0),
-         t["ours"]["wall_s"].show(1), t["ours"]["wall_rate"].show(0)],
-        ["raw kafka-python consume", t["raw"]["rate"].show(0), t["raw"]["wall_s"].show(1),
-         t["raw"]["wall_rate"].show(0)],
-        [f"Feast push, 1k rows/push ({args.feast_rows:,} rows, online)",
-         t["feast_push_1k"]["rate"].show(0), "", ""],
-        [f"Feast push, 1 row/push ({args.feast_single} rows, online)",
-         t["feast_push_1"]["rate"].show(0), "", ""],
-    ])
-    f = summary["freshness"]
-    print(f"\nfreshness at {f['achieved_rate']:,.0f} ev/s for {args.fresh_seconds:g}s: "
-          f"{f['probes']} probes, {f['missed']} missed, {f['polls']} polls; "
-          f"p50 {f['p50_ms']:.1f} ms, p90 {f['p90_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, "
-          f"max {f['max_ms']:.1f} ms")
-    print(f"\nHTTP push of 1 row: wrk -t1 -c{args.connections} -d{args.duration:g}s")
-    print_table(["server", "req/s", "p50 ms", "p99 ms", "errors"],
-                [[name, s["rps"].show(0), s["p50_ms"].show(), s["p99_ms"].show(),
-                  str(s["errors"])] for name, s in summary["push"].items()])
-    print()
-    print_table(["ratio", "value"], [[k, f"{v:.2f}"] for k, v in summary["ratios"].items()])
-    print()
-    print_table(["goal", "target", "measured", "met"],
-                [[name, GOALS[name], f"{g['value']:.2f}", "yes" if g["met"] else "NO"]
-                 for name, g in summary["goals"].items()])
 
 
 if __name__ == "__main__":
