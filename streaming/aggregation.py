@@ -14,8 +14,7 @@ topic/partition/offset plus its values). Adding is `ZADD NX`: a replayed batch a
 the exactly-once effect of monotonic online writes and idempotent Parquet files carries over.
 Events that have left every window behind the entity's newest event are trimmed. The values are
 computed for the online store; the offline history keeps the raw events, from which windows can
-be recomputed. Features of such a view that are not aggregations pass through from the newest
-event of the batch.
+be recomputed. Features of such a view that are not aggregations are not written online.
 """
 
 from __future__ import annotations
@@ -98,11 +97,7 @@ class WindowState:
         same events adds nothing. An entity's newest event may be older than this batch (a late
         event still moves the windows that contain it), so the row's time is the newest's.
         """
-        inputs = sorted({a.column for a in aggregations})
-        missing = [c for c in [*view.join_key_names, *inputs, ts_column]
-                   if c not in table.column_names]
-        if missing:
-            raise ValueError(f"view {view.name!r} aggregates columns the events lack: {missing}")
+        inputs = sorted({a.column for a in aggregations})  # present: see core._window_inputs
         keys = view.codec.keys([table.column(k).to_pylist() for k in view.join_key_names])
         times = table.column(ts_column).cast(pa.timestamp("us", tz="UTC")).cast(
             pa.int64()).to_pylist()
@@ -145,13 +140,11 @@ class WindowState:
                 computed[aggregation.name].append(aggregate(
                     aggregation.function, event_times, values, at, aggregation.window_us)[0])
 
-        # Features that are not aggregations pass through from the entity's newest batch row.
+        # Only the aggregations are written: a late batch's newest row is older than the
+        # entity's newest event, so other features from it would overwrite newer values.
         newest_rows = [max(rows_of[key], key=lambda row: times[row]) for key in entities]
         base = table.take(pa.array(newest_rows, type=pa.int64()))
         out: dict[str, Any] = {k: base.column(k) for k in view.join_key_names}
-        for name in view.features:
-            if name in base.column_names and name not in computed:
-                out[name] = base.column(name)
         for name, values in computed.items():
             out[name] = pa.array(values)
         out[ts_column] = pa.array(newest, type=pa.int64()).cast(pa.timestamp("us", tz="UTC"))

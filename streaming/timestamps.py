@@ -29,8 +29,20 @@ def _from_number(number: float | int, column: str) -> int:
     return int(number) // 1_000
 
 
+# Years 1..9999, the range Python, Arrow and DuckDB all represent (Arrow would overflow past it).
+_MIN_MICROS, _MAX_MICROS = -62_135_596_800_000_000, 253_402_300_799_999_999
+
+
 def to_micros(value: Any, column: str) -> int:
     """Microseconds since the epoch for a JSON time value, or `Rejected`."""
+    micros = _to_micros(value, column)
+    if not _MIN_MICROS <= micros <= _MAX_MICROS:
+        raise Rejected("bad_timestamp", f"{column}: {str(value)[:64]!r} is outside years 1..9999",
+                       column=column)
+    return micros
+
+
+def _to_micros(value: Any, column: str) -> int:
     if value is None:
         raise Rejected("missing_timestamp", f"the event time {column!r} is missing", column=column)
     if isinstance(value, bool):

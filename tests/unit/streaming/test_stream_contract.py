@@ -94,3 +94,14 @@ def test_decode_reads_nan_literals_for_the_contract_to_judge() -> None:
 def test_ddl_refuses_nested_types() -> None:
     with pytest.raises(Exception, match="ARRAY"):
         parse_ddl("a ARRAY<INT>, ts TIMESTAMP", "ts")
+
+
+@pytest.mark.parametrize("seen", [1e300, -1e300, "1e300"])
+def test_a_time_feature_outside_years_1_to_9999_is_refused(seen: Any) -> None:
+    """Arrow cannot hold it: accepted, it crashed the batch after the contract (a 500 on push)."""
+    schema = parse_ddl("id BIGINT, seen TIMESTAMP, ts TIMESTAMP", "ts")
+    contract = Contract(schema, frozenset({"id"}), 60 * 1_000_000)
+    with pytest.raises(Rejected) as info:
+        contract.check({"id": 1, "seen": seen, "ts": 1_699_999_000}, NOW)
+    assert info.value.reason == "bad_timestamp"
+    assert info.value.column == "seen"
