@@ -6,6 +6,7 @@ per view (`EntityKeyCodec`) and only the values are encoded per entity.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from feast.value_type import ValueType
 
 from featurebank.errors import InvalidInput
 
+_DECIMAL = re.compile(r"-?[0-9]+")  # ASCII only: "²" and "--5" pass str.isdigit-based checks
 _U32 = struct.Struct("<I").pack
 _I64 = struct.Struct("<q").pack
 _I32 = struct.Struct("<i").pack
@@ -21,7 +23,7 @@ _I32 = struct.Struct("<i").pack
 
 def _int64(value: Any) -> bytes:
     if isinstance(value, bool) or not isinstance(value, int):
-        numeric_text = isinstance(value, str) and value.lstrip("-").isdigit()
+        numeric_text = isinstance(value, str) and _DECIMAL.fullmatch(value) is not None
         if numeric_text or (isinstance(value, float) and value.is_integer()):
             value = int(value)
         else:
@@ -33,7 +35,7 @@ def _int64(value: Any) -> bytes:
 
 def _int32(value: Any) -> bytes:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.lstrip("-").isdigit():
+        if isinstance(value, str) and _DECIMAL.fullmatch(value) is not None:
             value = int(value)
         else:
             raise TypeError("an integer")

@@ -17,7 +17,7 @@ from tests.integration.online.conftest import SampleRepo
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
-    | st.text(max_size=12),
+    | st.text(max_size=12) | st.sampled_from(["--5", "²", "1-", "١٢", "007"]),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                  max_size=4),
     max_leaves=12,

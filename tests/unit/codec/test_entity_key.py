@@ -38,7 +38,7 @@ def test_int32_and_bytes_keys_match_feast() -> None:
     assert codec.key([b"\x00\x01"]) == feast_key(["b"], [Value(bytes_val=b"\x00\x01")], "p")
 
 
-@pytest.mark.parametrize("bad", ["abc", 1.5, True, None, 2**64, [1]])
+@pytest.mark.parametrize("bad", ["abc", 1.5, True, None, 2**64, [1], "--5", "²", "١٢", "1-"])
 def test_wrong_key_type_is_an_error_naming_the_key(bad: object) -> None:
     codec = EntityKeyCodec([("driver_id", ValueType.INT64)], "p")
     with pytest.raises(InvalidInput, match="driver_id"):
@@ -53,3 +53,10 @@ def test_string_key_refuses_numbers() -> None:
 
 def test_feature_field_is_feast_mmh3() -> None:
     assert feature_field("driver_stats", "conv_rate") == _mmh3("driver_stats:conv_rate")
+
+
+@pytest.mark.parametrize("bad", ["--1", "³"])
+def test_int32_key_refuses_non_ascii_or_malformed_digits(bad: str) -> None:
+    codec = EntityKeyCodec([("shard", ValueType.INT32)], "p")
+    with pytest.raises(InvalidInput, match="shard"):
+        codec.key([bad])
