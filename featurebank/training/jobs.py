@@ -137,9 +137,6 @@ def _owner_lost(directory: Path, record: JobRecord, lease: Lease | None, now: fl
                    "phase_then": record.phase, "resubmit": True},
     }
     record.finished_at = datetime.fromtimestamp(now, UTC).isoformat()
-    # partial output from the dead owner is never served (status is failed); free the disk
-    shutil.rmtree(directory / "tmp", ignore_errors=True)
-    (directory / manifests.OUTPUT_FILE).unlink(missing_ok=True)
     return record
 
 
@@ -161,7 +158,12 @@ def load(directory: Path, *, now: float | None = None) -> JobRecord:
         return record
     log.warning("training set %s: owner %s is gone (lease %s); marking it failed", record.id,
                 lease.owner if lease else record.owner, "expired" if lease else "missing")
-    return finish(directory, _owner_lost(directory, record, lease, now))
+    lost = _owner_lost(directory, record, lease, now)
+    verdict = finish(directory, lost)
+    if verdict is lost:  # only now, when "failed" won: a stalled owner may have succeeded first
+        shutil.rmtree(directory / "tmp", ignore_errors=True)
+        (directory / manifests.OUTPUT_FILE).unlink(missing_ok=True)
+    return verdict
 
 
 def read_record(data_path: Path, set_id: str) -> JobRecord:
