@@ -238,7 +238,12 @@ class ViewStatsCache:
         with lock:
             entry = self._entries.get(view.name)
             if entry is None or entry.key != key:
-                entry = _Entry(key, compute_view_stats(view, source, files))
+                try:
+                    value = compute_view_stats(view, source, files)
+                except duckdb.Error as exc:  # files that do not match the definition
+                    value = {"unavailable": f"the files at {source.path} do not match the "
+                                            f"view: {str(exc).splitlines()[0]}"}
+                entry = _Entry(key, value)
                 self._entries[view.name] = entry
         return entry.value
 
@@ -257,6 +262,8 @@ def offline_range(view: ViewSpec) -> dict[str, Any] | None:
         ts = quote(source.timestamp_field)
         con.read_parquet(files, union_by_name=True).create_view("src")
         row = con.execute(f"SELECT count(*), min({ts}), max({ts}) FROM src").fetchone()  # noqa: S608
+    except duckdb.Error:  # no such timestamp column: the detail page says so via statistics
+        return None
     finally:
         con.close()
     if row is None:

@@ -159,3 +159,16 @@ def test_an_on_demand_failure_names_the_request_fields(repo: Any, client: TestCl
     message = bad.json()["error"]["message"]
     assert "'net'" in message
     assert "'discount': ['str']" in message
+
+
+def test_the_catalog_page_of_a_view_whose_files_do_not_match_still_loads(
+    repo: Any, client: TestClient,
+) -> None:
+    _write(repo)
+    (repo.data_path / "fx" / "rates.parquet").unlink()
+    pq.write_table(pa.table({"usd_eur": [1.0], "when": [NOW]}),
+                   repo.data_path / "fx" / "wrong.parquet")
+    detail = client.get("/catalog/feature-views/fx_rates")
+    assert detail.status_code == 200, detail.text
+    assert "do not match" in detail.text
+    assert client.get("/ui/feature-views/fx_rates").status_code == 200
