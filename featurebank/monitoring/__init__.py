@@ -1,0 +1,1 @@
+"""Monitoring: served-value logs, training/serving consistency, drift, freshness and alerts."""
