@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from featurebank.auth import ApiKey, parse_api_keys
@@ -66,6 +66,33 @@ class Settings(BaseSettings):
     consumer_group: str = Field(
         default="featurebank-processor", validation_alias="FEATUREBANK_CONSUMER_GROUP"
     )
+    monitor_interval_s: float = Field(
+        default=300.0, ge=0, le=86_400, validation_alias="FEATUREBANK_MONITOR_INTERVAL_S"
+    )
+    """Period of the monitoring job in `serve` (one replica per period); 0 turns it off."""
+    alert_webhook_url: str | None = Field(
+        default=None, validation_alias="FEATUREBANK_ALERT_WEBHOOK_URL"
+    )
+    """Where a JSON message per breach (and per resolve) is POSTed; unset sends none."""
+    alert_renotify_s: float = Field(
+        default=4 * 3600.0, ge=1, validation_alias="FEATUREBANK_ALERT_RENOTIFY_S"
+    )
+    """A breach still open after this long is sent again (otherwise once per episode)."""
+    public_url: str | None = Field(default=None, validation_alias="FEATUREBANK_PUBLIC_URL")
+    """The API's address as users reach it, for links in alerts (relative links when unset)."""
+
+    @field_validator("alert_webhook_url", "public_url", mode="before")
+    @classmethod
+    def _check_http_url(cls, value: object, info: ValidationInfo) -> object:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            name = {"alert_webhook_url": "FEATUREBANK_ALERT_WEBHOOK_URL",
+                    "public_url": "FEATUREBANK_PUBLIC_URL"}.get(info.field_name or "", "URL")
+            raise ValueError(f"{name} must be an http:// or https:// URL with a host, "
+                             f"got {value!r}")
+        return str(value)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -74,8 +74,11 @@ class ApiCollector(Collector):
         yield version
 
 
-def render(stats: ApiStats, cache: Any, version: Any) -> bytes:
-    """Prometheus text for the stats and the lookup plan cache (`PlanCache`)."""
+def render(stats: ApiStats, cache: Any, version: Any, *extra: Collector) -> bytes:
+    """Prometheus text for the stats and the lookup plan cache (`PlanCache`), plus `extra`
+    collectors (e.g. the monitoring gauges)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ApiCollector(stats, cache, version))
+    for collector in extra:
+        registry.register(collector)
     return generate_latest(registry)
