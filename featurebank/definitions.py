@@ -8,6 +8,7 @@ registry becomes one immutable `Definitions` snapshot that is swapped when the r
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -70,6 +71,27 @@ class Definitions:
     services: dict[str, FeatureService]
     entities: dict[str, Entity]
     data_sources: dict[str, DataSource]
+
+    def feature_refs(self) -> list[str]:
+        """Every `view:feature` a request may name (feature views, then on-demand views)."""
+        refs = [f"{v.name}:{f}" for v in self.views.values() for f in v.features]
+        return refs + [f"{o.name}:{f.name}" for o in self.on_demand.values() for f in o.features]
+
+    def check_features(self, refs: Iterable[tuple[str, str]]) -> None:
+        """Raise one `UnknownName` naming every (view, feature) no view or on-demand view has,
+        so a request with several typos is answered once, not once per typo."""
+        unknown = []
+        for view_name, feature in refs:
+            view = self.views.get(view_name)
+            if view is not None:
+                if feature not in view.features:
+                    unknown.append(f"{view_name}:{feature}")
+                continue
+            odfv = self.on_demand.get(view_name)
+            if odfv is None or feature not in {f.name for f in odfv.features}:
+                unknown.append(f"{view_name}:{feature}")
+        if unknown:
+            raise UnknownName("feature", *unknown, known=self.feature_refs())
 
     def on_demand_feature(self, view_name: str, feature: str) -> OnDemandFeatureView:
         """The on-demand view serving `view_name:feature`, or an error naming what is unknown."""

@@ -2,8 +2,8 @@
 
     FeatureBankError                      500  internal (message never echoed to clients)
     ├── InvalidInput                      422  a request, file, message or argument is wrong
-    │   ├── UnknownName                   422  names a feature, view, service, entity or key
-    │   │                                      that the registry does not have
+    │   ├── UnknownName                   422  names every feature, view, service, entity or
+    │   │                                      key of a request that the registry does not have
     │   └── LimitExceeded                 413  too many entities, rows or bytes
     ├── AuthError                         401  missing or unknown API key
     │   └── ScopeDenied                   403  the key lacks the scope
@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -35,26 +36,83 @@ class InvalidInput(FeatureBankError):
     code = "invalid_input"
 
 
+SUGGESTIONS = 3
+"""Close matches offered per unknown name."""
+LIST_ALL_UP_TO = 6
+"""With no close match, a pool this small is listed whole (a complete list is never arbitrary)."""
+
+
+def close_matches(name: str, known: Iterable[str], *, limit: int = SUGGESTIONS) -> list[str]:
+    """Known names that look like `name`, closest first (difflib, case-insensitive).
+
+    A `view:feature` ref is compared part by part: the shared view prefix would otherwise make
+    every feature of the view look close to any typo (`stats:zzzz` ~ `stats:rate`). A known
+    view offers its own features; an unknown one offers same-named or close features of the
+    views whose names are close to it.
+    """
+    pool = list(dict.fromkeys(known))
+    view, colon, feature = name.partition(":")
+    if colon and any(":" in k for k in pool):
+        by_view: dict[str, list[str]] = {}
+        for ref in pool:
+            by_view.setdefault(ref.partition(":")[0], []).append(ref)
+        views = [view] if view in by_view else _close(view, by_view, limit)
+        found: list[str] = []
+        for candidate in views:
+            refs = {ref.partition(":")[2]: ref for ref in by_view[candidate]}
+            found += [refs[f] for f in _close(feature, refs, limit)]
+        return found[:limit]
+    return _close(name, pool, limit)
+
+
+def _close(name: str, known: Iterable[str], limit: int) -> list[str]:
+    folded: dict[str, str] = {}
+    for item in known:
+        folded.setdefault(item.lower(), item)
+    return [folded[f] for f in difflib.get_close_matches(name.lower(), folded, n=limit)]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """"did you mean: a, b" for `name`, a complete list of a small pool, or ""."""
+    pool = list(dict.fromkeys(known))
+    close = close_matches(name, pool)
+    if close:
+        return f"did you mean: {', '.join(close)}"
+    view, colon, _ = name.partition(":")
+    if colon and any(k.startswith(f"{view}:") for k in pool):
+        pool = [k for k in pool if k.startswith(f"{view}:")]
+    if 0 < len(pool) <= LIST_ALL_UP_TO:
+        return f"known: {', '.join(pool)}"
+    return ""
+
+
 class UnknownName(InvalidInput):
-    """A name the registry does not know; `kind` says what sort of name it was."""
+    """Names the registry does not know; `kind` says what sort of names they were.
+
+    Every unknown name of one request is named in one error, each with its close matches
+    (`did_you_mean`), so a caller fixes them all in one round trip.
+    """
 
     code = "unknown_name"
 
-    def __init__(self, kind: str, name: object, *, known: list[str] | None = None) -> None:
-        name = str(name)  # the caller may hand over whatever the request held
-        hint = ""
-        if known:
-            close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
-            same_view = [k for k in known if k.split(":")[0] == name.split(":")[0]]
-            if close:
-                hint = f"; did you mean: {', '.join(close)}"
-            else:
-                listed = same_view[:5] or known[:5]
-                more = ", …" if len(same_view or known) > 5 else ""
-                hint = f"; known: {', '.join(listed)}{more}"
-        super().__init__(f"unknown {kind} {name!r}{hint}", detail={"kind": kind, "name": name})
+    def __init__(self, kind: str, name: object, *more: object,
+                 known: Iterable[str] | None = None) -> None:
+        # The caller may hand over whatever the request held.
+        names = list(dict.fromkeys(str(n) for n in (name, *more)))
+        pool = list(known or ())
+        hints = {n: did_you_mean(n, pool) for n in names}
+        if len(names) == 1:
+            hint = hints[names[0]]
+            message = f"unknown {kind} {names[0]!r}" + (f"; {hint}" if hint else "")
+        else:
+            message = f"unknown {kind}s " + ", ".join(
+                f"{n!r}" + (f" ({hints[n]})" if hints[n] else "") for n in names)
+        suggestions = {n: close_matches(n, pool) for n in names}
+        super().__init__(message, detail={"kind": kind, "name": names[0], "names": names,
+                                          "suggestions": suggestions})
         self.kind = kind
-        self.name = name
+        self.name = names[0]
+        self.names = names
 
 
 class LimitExceeded(InvalidInput):

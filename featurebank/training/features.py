@@ -203,6 +203,7 @@ def select_features(definitions: Definitions, *, features: list[str] | None = No
         refs = _parse_refs(features)
     else:
         raise InvalidInput("give either 'features' (a non-empty list) or 'feature_service'")
+    definitions.check_features((view_name, feature) for view_name, _, feature, _ in refs)
     builder = _Builder(definitions, full_feature_names)
     for view_name, shown, feature, key_map in refs:
         builder.add(view_name, shown, feature, key_map)

@@ -121,6 +121,7 @@ def build_plan(
     else:
         raise InvalidInput("give either 'features' (a non-empty list) or 'feature_service'")
 
+    definitions.check_features((view_name, feature) for view_name, _, feature in refs)
     builder = _PlanBuilder(definitions, full_feature_names)
     for view_name, shown, feature in refs:
         builder.add(view_name, shown, feature)

@@ -209,3 +209,22 @@ def test_metrics_count_lookups_by_status_and_feature(client: TestClient) -> None
     assert any('feature="account_stats:tier"' in line and line.endswith(" 2.0") for line in lines)
     assert any(line.startswith("featurebank_online_request_seconds_count") and
                line.endswith(" 3.0") for line in lines)
+
+
+def test_every_unknown_feature_is_named_with_close_matches(client: TestClient) -> None:
+    status, body = post(client, {"features": ["account_stats:balanse", "account_stats:tier",
+                                              "region_stats:demnd", "acount_stats:visits",
+                                              "account_stats:zzzzzz"],
+                                 "entities": {"account_id": [1], "region_code": ["north"]}})
+    assert status == 422
+    error = body["error"]
+    assert error["code"] == "unknown_name"
+    assert error["detail"]["names"] == ["account_stats:balanse", "region_stats:demnd",
+                                        "acount_stats:visits", "account_stats:zzzzzz"]
+    assert error["detail"]["suggestions"] == {
+        "account_stats:balanse": ["account_stats:balance"],
+        "region_stats:demnd": ["region_stats:demand"],
+        "acount_stats:visits": ["account_stats:visits"],
+        "account_stats:zzzzzz": [],  # not "did you mean" every feature of the view
+    }
+    assert "'region_stats:demnd' (did you mean: region_stats:demand)" in error["message"]

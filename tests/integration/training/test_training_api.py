@@ -129,3 +129,14 @@ def test_python_client_round_trip(api: TestClient) -> None:
         client.training_set(frame, features=["stats:bogus"])
     with pytest.raises(LimitExceeded):
         client.training_set(pd.concat([frame] * 6), features=["stats:rate"])
+
+
+def test_every_unknown_feature_is_named_with_close_matches(api: TestClient) -> None:
+    body = _json_body(["stats:rat", "stats:trips", "profile:teir", "stats:zzzz"])
+    response = api.post("/training-sets", json=body, headers={"x-api-key": SECRET})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["detail"]["names"] == ["stats:rat", "profile:teir", "stats:zzzz"]
+    assert error["detail"]["suggestions"] == {"stats:rat": ["stats:rate"],
+                                              "profile:teir": ["profile:tier"],
+                                              "stats:zzzz": []}
