@@ -80,6 +80,24 @@ class Settings(BaseSettings):
     """A breach still open after this long is sent again (otherwise once per episode)."""
     public_url: str | None = Field(default=None, validation_alias="FEATUREBANK_PUBLIC_URL")
     """The API's address as users reach it, for links in alerts (relative links when unset)."""
+    log_sample_rate: float = Field(
+        default=0.0, ge=0, le=1, validation_alias="FEATUREBANK_LOG_SAMPLE_RATE"
+    )
+    """Share of entity keys whose lookups are logged (docs/monitoring.md); a feature service's
+    `monitor.log_sample_rate` tag wins. Off by default: logs hold served values, which may be
+    personal data, and grow without bound, so a deployment opts in (per service, or here)."""
+    log_queue_rows: int = Field(
+        default=100_000, ge=1, le=10_000_000, validation_alias="FEATUREBANK_LOG_QUEUE_ROWS"
+    )
+    """Entity rows of sampled responses held for the log writer; beyond, rows are dropped."""
+    log_flush_s: float = Field(
+        default=10.0, gt=0, le=3600, validation_alias="FEATUREBANK_LOG_FLUSH_S"
+    )
+    """The log writer writes what is queued at least this often (one file per log per flush)."""
+    log_flush_rows: int = Field(
+        default=20_000, ge=1, validation_alias="FEATUREBANK_LOG_FLUSH_ROWS"
+    )
+    """...or as soon as this many sampled rows are queued (the size of a file's row group)."""
 
     @field_validator("alert_webhook_url", "public_url", mode="before")
     @classmethod

@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         state.start_refresher()
+        state.start_serving_log()
         try:
             yield
         finally:

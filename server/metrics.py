@@ -18,6 +18,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from featurebank.monitoring.serving_log import LogCounters
+
 BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
@@ -28,6 +30,7 @@ class ApiStats:
         self.requests: Counter[int] = Counter()
         self.bucket_counts = [0] * (len(BUCKETS) + 1)
         self.latency_sum = 0.0
+        self.serving_log = LogCounters()  # updated by featurebank.monitoring.serving_log
 
     def observe(self, status: int, seconds: float) -> None:
         self.requests[status] += 1
@@ -72,6 +75,31 @@ class ApiCollector(Collector):
                                     labels=["version", "pid"])
         version.add_metric([self.version(), pid], 1)
         yield version
+        yield from _serving_log_metrics(self.stats.serving_log, pid)
+
+
+def _serving_log_metrics(counters: LogCounters, pid: str) -> Iterator[Any]:
+    rows = CounterMetricFamily("featurebank_served_log_rows",
+                               "Sampled lookup rows written to the served-value log",
+                               labels=["pid"])
+    rows.add_metric([pid], counters.written)
+    yield rows
+    dropped = CounterMetricFamily("featurebank_served_log_dropped",
+                                  "Sampled lookup rows not logged: the queue was full, or the "
+                                  "write failed", labels=["reason", "pid"])
+    dropped.add_metric(["queue_full", pid], counters.dropped_full)
+    dropped.add_metric(["write_failed", pid], counters.dropped_failed)
+    yield dropped
+    errors = CounterMetricFamily("featurebank_served_log_write_errors",
+                                 "Served-value log files that could not be written",
+                                 labels=["pid"])
+    errors.add_metric([pid], counters.write_errors)
+    yield errors
+    queued = GaugeMetricFamily("featurebank_served_log_queued_rows",
+                               "Entity rows of sampled responses waiting for the log writer",
+                               labels=["pid"])
+    queued.add_metric([pid], counters.queued)
+    yield queued
 
 
 def render(stats: ApiStats, cache: Any, version: Any, *extra: Collector) -> bytes:

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from feast import FeatureStore
 
 from featurebank.definitions import Definitions, load_definitions
+from featurebank.monitoring.serving_log import ServingLog
 from featurebank.settings import Settings
 from server.lookup.wire import LookupRedis
 from server.metrics import ApiStats
@@ -35,6 +36,7 @@ class AppState:
     listeners: list[Callable[[Definitions], None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
     stats: ApiStats = field(default_factory=ApiStats)
+    serving_log: ServingLog | None = None
     _refresher: asyncio.Task[None] | None = None
 
     def on_definitions_change(self, listener: Callable[[Definitions], None]) -> None:
@@ -69,6 +71,15 @@ class AppState:
 
         self._refresher = asyncio.create_task(loop(), name="registry-refresh")
 
+    def start_serving_log(self) -> None:
+        """The served-value log's writer thread; lookups find it at `serving_log`."""
+        settings = self.settings
+        self.serving_log = ServingLog(
+            settings.data_path, sample_rate=settings.log_sample_rate,
+            queue_rows=settings.log_queue_rows, flush_s=settings.log_flush_s,
+            flush_rows=settings.log_flush_rows, counters=self.stats.serving_log)
+        self.serving_log.start()
+
     async def close(self) -> None:
         runner = self.extras.get("training_jobs")
         if runner is not None:  # queued jobs are cancelled now; a running one finishes first
@@ -77,5 +88,7 @@ class AppState:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self.serving_log is not None:  # after the last lookup: everything queued is written
+            await asyncio.to_thread(self.serving_log.close)
         self.wire.close()
         await self.redis.aclose()

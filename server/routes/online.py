@@ -16,10 +16,19 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from featurebank.auth import Scope
+from featurebank.definitions import Definitions
 from featurebank.errors import InvalidInput
+from featurebank.monitoring.serving_log import PlanLog, ServingLog
+from featurebank.monitoring.serving_log_shape import (
+    LogShape,
+    arrow_type,
+    arrow_type_of_value_type,
+    build_shape,
+    sample_rate_for,
+)
 from server.deps import authorize
 from server.lookup.engine import assemble, fetch, validate_entities
-from server.lookup.plan import PlanCache
+from server.lookup.plan import LookupPlan, PlanCache
 from server.state import AppState
 
 router = APIRouter(tags=["online"])
@@ -91,8 +100,48 @@ async def lookup_response(state: AppState, raw: bytes, headers: Mapping[str, str
     plan.lookups += 1
     consumer = key.name if key is not None else "anonymous"
     plan.consumers[consumer] = plan.consumers.get(consumer, 0) + 1
-    return orjson.dumps(assemble(plan, entities, count, replies),
-                        option=orjson.OPT_SERIALIZE_NUMPY)
+    response = assemble(plan, entities, count, replies)
+    serving_log = state.serving_log
+    if serving_log is not None:
+        try:
+            entry = serving_log.plans.get(plan.id) or _register(serving_log, plan, definitions)
+            if entry.shape.sample_rate > 0.0:
+                serving_log.offer(entry, entities, count, response,
+                                  key.name if key is not None else None, headers)
+        except Exception as exc:  # logging must never fail a lookup; reported once
+            serving_log.offer_failed(exc)
+    return orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _register(serving_log: ServingLog, plan: LookupPlan, definitions: Definitions) -> PlanLog:
+    return serving_log.register(plan.id, log_shape(plan, definitions, serving_log.sample_rate))
+
+
+def log_shape(plan: LookupPlan, definitions: Definitions, default_rate: float) -> LogShape:
+    """What a plan's lookups log: Feast's columns for its features, keys and request fields."""
+    rate = default_rate
+    if plan.service is not None:
+        service = definitions.services.get(plan.service)
+        rate = sample_rate_for(plan.service, service.tags if service else {}, default_rate)
+    join_keys = {name: value_type for group in plan.groups for slot in group.slots
+                 for name, value_type in slot.view.join_keys if name in plan.join_keys}
+    request_fields = {field.name: field.dtype for odfv in plan.odfvs
+                      for source in odfv.source_request_sources.values()
+                      for field in source.schema}
+    features = []
+    for ref, output in zip(plan.feature_refs, plan.outputs, strict=True):
+        view, feature = ref.split(":", 1)
+        if output.kind == "view":
+            spec = plan.groups[output.group].slots[output.slot].features[output.feature]
+            features.append((view, feature, arrow_type_of_value_type(spec.value_type)))
+        else:
+            odfv = next(o for o in plan.odfvs if o.name == output.odfv)
+            dtype = next((f.dtype for f in odfv.features if f.name == output.odfv_feature), None)
+            features.append((view, feature, arrow_type(dtype)))
+    return build_shape(project=definitions.project, feature_service=plan.service,
+                       join_keys=list(join_keys.items()),
+                       request_fields=list(request_fields.items()), features=features,
+                       sample_rate=rate)
 
 
 @router.post(
