@@ -139,6 +139,9 @@ def _join_keys(view: FeatureView, entities: dict[str, Entity]) -> tuple[tuple[st
 
 def compile_view(view: FeatureView, project: str, entities: dict[str, Entity]) -> ViewSpec:
     join_keys = _join_keys(view, entities)
+    # A stream feature view stores its whole schema, entity columns included, as its features
+    # in the registry, so once read back its join key looks like a feature. It never is one.
+    keys = {name for name, _ in join_keys} | {column.name for column in view.entity_columns}
     features = {
         f.name: FeatureSpec(
             name=f.name,
@@ -148,6 +151,7 @@ def compile_view(view: FeatureView, project: str, entities: dict[str, Entity]) -
             field=feature_field(view.name, f.name),
         )
         for f in view.features
+        if f.name not in keys
     }
     source = view.stream_source if isinstance(view, StreamFeatureView) else view.batch_source
     return ViewSpec(
