@@ -166,11 +166,13 @@ def test_logged_rows_have_feasts_columns_and_equal_the_response(
     for feast_field in feast_schema:
         ours = scoring.schema.field(feast_field.name)
         if pa.types.is_timestamp(feast_field.type):  # Feast: seconds; the layout: microseconds
-            assert pa.types.is_timestamp(ours.type) and ours.type.tz is not None
+            assert pa.types.is_timestamp(ours.type)
+            assert ours.type.tz is not None
         else:
             assert ours.type == feast_field.type, feast_field.name
     row = scoring.to_pylist()[0]
-    assert row["__feature_service"] == "scoring_v1" and row["__consumer"] == "anonymous"
+    assert row["__feature_service"] == "scoring_v1"
+    assert row["__consumer"] == "anonymous"
     assert row["account_stats__balance"] == pytest.approx(service_answer["results"][2]["values"][0])
     assert row["region_stats__demand"] == 4.5
 
@@ -200,7 +202,8 @@ def test_a_feature_service_tag_wins_over_the_setting(
         lookup(client, {"feature_service": "logged_none", "entities": entities})
         with caplog.at_level(logging.WARNING, logger="featurebank.monitoring"):
             lookup(client, {"feature_service": "bad_tag", "entities": entities})
-    assert "monitor.log_sample_rate='lots'" in caplog.text and "bad_tag" in caplog.text
+    assert "monitor.log_sample_rate='lots'" in caplog.text
+    assert "bad_tag" in caplog.text
     assert not log_layout.has_logs(repo.settings.data_path, "logged_none")
     assert logged(repo, "bad_tag").num_rows == 3  # a bad tag: the global rate, here 1
     with app_factory(log_sample_rate=0.0, log_flush_s=3600, log_flush_rows=10**6) as client:
@@ -237,7 +240,8 @@ def test_a_failing_writer_never_fails_a_lookup_and_is_logged_once(
         assert metric(client, "featurebank_served_log_write_errors_total") == 3
         assert metric(client, "featurebank_served_log_dropped_total", reason="write_failed") == 6
         errors = [r for r in caplog.records if r.name == "featurebank.monitoring"]
-        assert len(errors) == 1 and "could not write 2 rows" in errors[0].getMessage()
+        assert len(errors) == 1
+        assert "could not write 2 rows" in errors[0].getMessage()
         root.unlink()  # the disk is back: the next flush writes
         lookup(client, body)
         wait_for(lambda: metric(client, "featurebank_served_log_rows_total") == 2)
