@@ -16,9 +16,11 @@ from server.errors import install_error_handlers
 from server.fast_path import LookupFastPath
 from server.limits import BodySizeLimit
 from server.lookup.wire import lookup_client
+from server.monitoring_job import build_job
 from server.redis_pool import create_redis
 from server.routes import catalog as catalog_routes
 from server.routes import health, metrics, online
+from server.routes import monitoring as monitoring_routes
 from server.routes import push as push_routes
 from server.routes import training_sets as training_sets_routes
 from server.routes import ui as ui_routes
@@ -31,6 +33,7 @@ ROUTERS = (
     push_routes.router,
     training_sets_routes.router,
     catalog_routes.router,
+    monitoring_routes.router,
     ui_routes.router,
 )
 
@@ -54,10 +57,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         state.start_refresher()
+        job = state.extras["monitoring_job"] = build_job(
+            settings, redis, lambda: state.definitions)
+        job.start()  # periodic monitoring runs and alerts (FEATUREBANK_MONITOR_INTERVAL_S)
         state.start_serving_log()
         try:
             yield
         finally:
+            await job.stop()
             await state.close()
             gc.unfreeze()  # let shutdown finalize them (native extensions report leaks otherwise)
 

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -112,6 +113,7 @@ class ReportStore:
     def __init__(self, data_path: Path) -> None:
         self.directory = runs_dir(data_path)
         self._cache: OrderedDict[_Entry, MonitorReport | None] = OrderedDict()
+        self._lock = threading.Lock()  # handlers read through worker threads
 
     def _entries(self) -> list[_Entry]:
         try:
@@ -131,9 +133,10 @@ class ReportStore:
         return entries
 
     def _load(self, entry: _Entry) -> MonitorReport | None:
-        if entry in self._cache:
-            self._cache.move_to_end(entry)
-            return self._cache[entry]
+        with self._lock:
+            if entry in self._cache:
+                self._cache.move_to_end(entry)
+                return self._cache[entry]
         report: MonitorReport | None = None
         path = self.directory / entry.name
         try:
@@ -143,9 +146,10 @@ class ReportStore:
         except (ValueError, InvalidInput) as exc:  # half-written JSON or a foreign file
             message = exc.message if isinstance(exc, InvalidInput) else str(exc)
             log.warning("skipping monitoring run file %s: %s", path, message)
-        self._cache[entry] = report
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[entry] = report
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
         return report
 
     def runs(self, limit: int | None = None) -> list[MonitorReport]:
