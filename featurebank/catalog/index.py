@@ -4,7 +4,10 @@ Built once per registry snapshot (`build_index`), so a query only sums precomput
 score vectors with numpy. Each document has weighted fields: its own name (split into words),
 context (the view around a feature, the features inside a view), description, tag keys and
 values, and owner.
-Features inherit their view's owner and tags, so filtering by team finds them too.
+Features inherit their view's owner and tags, so filtering by team finds them too. A view's
+context also names the feature services that read it, so a query for a model ("fraud") finds
+the views behind its service. A boolean tag is indexed by its key only when it is true: `pii`
+finds what is tagged `pii=true`, never `pii=false`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ KIND_ALIASES = {
     "data_source": "data_source", "data-source": "data_source", "data-sources": "data_source",
     "source": "data_source", "sources": "data_source", "data_sources": "data_source",
 }
+FALSE_VALUES = frozenset(("false", "no", "off", "0", "n"))
+TRUE_VALUES = frozenset(("true", "yes", "on", "1", "y"))
 DETAIL_KIND = {"feature_view": "feature-views", "feature_service": "feature-services",
                "entity": "entities", "data_source": "data-sources"}
 
@@ -71,6 +76,8 @@ class SearchIndex:
     kind_ids: dict[str, npt.NDArray[np.int32]]
     owners: list[str]
     by_key: dict[tuple[str, str], int] = field(default_factory=dict)
+    entity_docs: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
+    """Lower-cased entity name (and join key) → (its document, its views' documents)."""
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -86,6 +93,28 @@ class SearchIndex:
         return found
 
 
+def tag_text(tags: dict[str, str]) -> str:
+    """Searchable text of tags: `key value`, but a boolean tag only as its key when true."""
+    parts = []
+    for key, value in tags.items():
+        lowered = value.strip().lower()
+        if lowered in FALSE_VALUES:
+            continue
+        parts.append(key if lowered in TRUE_VALUES else f"{key} {value}")
+    return " ".join(parts)
+
+
+def tag_matches(tags: dict[str, str], tag: str) -> bool:
+    """The `tag` filter: `key:value` exactly, or a bare word naming a key (not set to a false
+    value) or a value."""
+    key, sep, value = tag.replace("=", ":").partition(":")
+    if sep:
+        return tags.get(key) == value
+    if tag in tags:
+        return tags[tag].strip().lower() not in FALSE_VALUES
+    return tag in tags.values()
+
+
 def _documents(records: Records) -> list[tuple[Doc, dict[str, str]]]:
     out: list[tuple[Doc, dict[str, str]]] = []
 
@@ -93,13 +122,13 @@ def _documents(records: Records) -> list[tuple[Doc, dict[str, str]]]:
             subtype: str, context: str, view: str | None = None) -> None:
         doc = Doc(len(out), kind, name, description, owner, tags, subtype, view)
         text = {"name": name.split(":")[-1], "context": context, "description": description,
-                "tags": " ".join(f"{k} {v}" for k, v in tags.items()), "owner": owner.split("@")[0]}
+                "tags": tag_text(tags), "owner": owner.split("@")[0]}
         out.append((doc, text))
 
     for view in records.views.values():
         feature_names = " ".join(f.name for f in view.features)
         add("feature_view", view.name, view.description, view.owner, view.tags, view.type,
-            f"{' '.join(view.entities)} {feature_names} {view.type}")
+            f"{' '.join(view.entities)} {feature_names} {view.type} {' '.join(view.services)}")
         for feature in view.features:
             add("feature", feature.ref, f"{feature.description} {feature.computed}".strip(),
                 view.owner, view.tags, feature.dtype,
@@ -114,6 +143,20 @@ def _documents(records: Records) -> list[tuple[Doc, dict[str, str]]]:
         add("data_source", source.name, source.description, source.owner, source.tags,
             source.type, " ".join(x for x in (source.topic or "", source.type) if x))
     return out
+
+
+def _entity_docs(records: Records,
+                 by_key: dict[tuple[str, str], int]) -> dict[str, tuple[int, tuple[int, ...]]]:
+    found: dict[str, tuple[int, tuple[int, ...]]] = {}
+    for entity in records.entities.values():
+        doc = by_key.get(("entity", entity.name))
+        if doc is None:
+            continue
+        views = tuple(by_key[("feature_view", v)] for v in entity.views
+                      if ("feature_view", v) in by_key)
+        for name in (entity.join_key, entity.name):  # the name wins a clash with a join key
+            found[name.lower()] = (doc, views)
+    return found
 
 
 def build_index(records: Records) -> SearchIndex:
@@ -157,10 +200,11 @@ def build_index(records: Records) -> SearchIndex:
     kind_ids = {k: np.asarray([d.id for d in docs if d.kind == k], dtype=np.int32)
                 for k in KIND_ORDER}
     vocabulary = sorted(postings)
+    by_key = {(d.kind, d.name): d.id for d in docs}
     return SearchIndex(
         version=records.version, docs=docs, postings=postings,
         doc_terms=[frozenset(tf) for tf in weighted], vocabulary=vocabulary,
         delete_index=build_delete_index(vocabulary), tie_rank=tie_rank, kind_ids=kind_ids,
         owners=[d.owner.lower() for d in docs],
-        by_key={(d.kind, d.name): d.id for d in docs},
+        by_key=by_key, entity_docs=_entity_docs(records, by_key),
     )

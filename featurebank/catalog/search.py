@@ -8,6 +8,9 @@ is. `coverage` is the share of query terms matched, so a document matching every
 matching a single rare word. `usage` is log-scaled reads in [0, 1]; `freshness` and `health`
 are small penalties for stale or empty views. Every factor is returned in the hit's `why`, and
 ties fall back to kind then name so results never depend on dict order.
+
+A query that is exactly an entity's name (or join key) asks for that entity: it comes first,
+then the views keyed by it (by score), then everything else; `why.pinned` says so.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
-from featurebank.catalog.index import KIND_ALIASES, SearchIndex
+from featurebank.catalog.index import KIND_ALIASES, SearchIndex, tag_matches
 from featurebank.catalog.tokenize import damerau, deletes, query_terms
 from featurebank.errors import InvalidInput
 
@@ -119,12 +122,7 @@ class Searcher:
         if owner is not None:
             mask &= np.asarray([owner in o for o in self.index.owners], dtype=np.bool_)
         if tag is not None:
-            key, sep, value = tag.replace("=", ":").partition(":")
-            if sep:
-                hits = [d.tags.get(key) == value for d in docs]
-            else:
-                hits = [tag in d.tags or tag in d.tags.values() for d in docs]
-            mask &= np.asarray(hits, dtype=np.bool_)
+            mask &= np.asarray([tag_matches(d.tags, tag) for d in docs], dtype=np.bool_)
         return mask
 
     def search(self, query: Query) -> list[dict[str, Any]]:
@@ -150,20 +148,39 @@ class Searcher:
             score = (signals.usage + np.float32(1e-3)) * signals.freshness * signals.health
             if query.kind is None and query.owner is None and query.tag is None:
                 score = np.where(signals.reads > 0, score, 0).astype(np.float32)
+        tier = self._pinned(query.text, score)
         mask = self._mask(query.kind, query.owner, query.tag)
         if mask is not None:
             score = np.where(mask, score, 0).astype(np.float32)
         candidates = np.flatnonzero(score > 0)
         if candidates.size > query.limit:
-            kth = np.partition(score[candidates], -query.limit)[-query.limit]
-            candidates = candidates[score[candidates] >= kth]
+            ranked = score[candidates] + tier[candidates] * (score.max() + 1)
+            kth = np.partition(ranked, -query.limit)[-query.limit]
+            candidates = candidates[ranked >= kth]
         rounded = np.round(score[candidates].astype(np.float64), 6)
-        order = candidates[np.lexsort((self.index.tie_rank[candidates], -rounded))]
-        return [self._hit(int(i), terms, float(score[i]), float(text[i]), float(coverage[i]))
+        order = candidates[np.lexsort((self.index.tie_rank[candidates], -rounded,
+                                       -tier[candidates]))]
+        return [self._hit(int(i), terms, float(score[i]), float(text[i]), float(coverage[i]),
+                          int(tier[i]))
                 for i in order[:query.limit]]
 
+    def _pinned(self, text: str, score: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+        """Rank tiers: 2 for the entity a query names exactly, 1 for its views, else 0.
+        Pinned documents get a score even if their text did not match (a view keyed by the
+        entity need not mention it)."""
+        tier = np.zeros(len(score), np.int8)
+        found = self.index.entity_docs.get(text.strip().lower())
+        if found is None:
+            return tier
+        entity, views = found
+        for doc in (entity, *views):
+            score[doc] = max(float(score[doc]), 1e-3)
+        tier[list(views)] = 1
+        tier[entity] = 2
+        return tier
+
     def _hit(self, doc_id: int, terms: list[str], score: float, text: float,
-             coverage: float) -> dict[str, Any]:
+             coverage: float, tier: int = 0) -> dict[str, Any]:
         doc = self.index.docs[doc_id]
         owned = self.index.doc_terms[doc_id]
         matched: dict[str, str] = {}
@@ -182,6 +199,9 @@ class Searcher:
         }
         if doc_id in signals.notes:
             why["note"] = signals.notes[doc_id]
+        if tier:
+            why["pinned"] = ("the entity named by the query" if tier == 2
+                             else "a view keyed by the entity named by the query")
         kind, name = doc.detail_path
         hit: dict[str, Any] = {
             "kind": doc.kind, "name": doc.name, "score": round(score, 6),

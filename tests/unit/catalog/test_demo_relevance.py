@@ -86,3 +86,22 @@ def test_demo_relevance(demo: Catalog, query: str, expected: str, slack: int) ->
 
 def test_demo_set_is_large_enough() -> None:
     assert len({q for q, _, _ in DEMO_RELEVANCE}) >= 20
+
+
+def test_demo_entity_name_then_its_views(demo: Catalog) -> None:
+    hits = demo.search(Query("rider", limit=20))["hits"]
+    views = set(demo.snapshot.records.entities["rider"].views)
+    assert (hits[0]["kind"], hits[0]["name"]) == ("entity", "rider")
+    assert {h["name"] for h in hits[1:1 + len(views)]} == views
+
+
+def test_demo_fraud_finds_the_views_behind_the_service(demo: Catalog) -> None:
+    found = {h["name"] for h in demo.search(Query("fraud", limit=30))["hits"]}
+    service = demo.snapshot.records.services["fraud_detector_v2"]
+    assert set(service.views) <= found
+
+
+def test_demo_pii_finds_only_pii_true(demo: Catalog) -> None:
+    hits = demo.search(Query("pii", limit=200))["hits"]
+    assert hits
+    assert all(h["tags"].get("pii") == "true" for h in hits)
