@@ -31,11 +31,27 @@ from featurebank.errors import (
     NotFound,
     ScopeDenied,
 )
+from featurebank.training.entity_columns import mixed_types
 
 _BY_STATUS: dict[int, type[FeatureBankError]] = {
     401: AuthError, 403: ScopeDenied, 404: NotFound, 409: Conflict, 413: LimitExceeded,
     422: InvalidInput, 503: DependencyUnavailable,
 }
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """The frame as Arrow; a column mixing kinds of values is an error naming it and the rows
+    (Arrow alone says only "Expected bytes, got a 'int' object")."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        for name in frame.columns:
+            values = [None if pd.isna(v) else v for v in frame[name].tolist()]
+            try:
+                pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as column_exc:
+                raise mixed_types(str(name), values, str(column_exc)) from None
+        raise InvalidInput(f"entity rows cannot be sent as Parquet: {exc}") from None
 
 
 class Client:
@@ -94,8 +110,7 @@ class Client:
             path = Path(entities)
             payload, name = path.read_bytes(), path.name
         else:
-            table = (entities if isinstance(entities, pa.Table)
-                     else pa.Table.from_pandas(entities, preserve_index=False))
+            table = entities if isinstance(entities, pa.Table) else _arrow(entities)
             buffer = io.BytesIO()
             pq.write_table(table, buffer)
             payload, name = buffer.getvalue(), "entities.parquet"

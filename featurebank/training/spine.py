@@ -27,6 +27,7 @@ from featurebank.definitions import ViewSpec
 from featurebank.errors import InvalidInput, LimitExceeded
 from featurebank.offline.latest import quote
 from featurebank.offline.sources import offline_source
+from featurebank.training.entity_columns import json_columns
 from featurebank.training.features import Selection
 
 DEFAULT_TIMESTAMP = "event_timestamp"
@@ -124,8 +125,11 @@ def read_spine_bytes(data: bytes, filename: str, text_columns: Collection[str] =
         raise InvalidInput(f"cannot read uploaded entity file {filename!r}: {exc}") from None
 
 
-def as_table(entities: Any) -> pa.Table:
-    """Entity rows from a DataFrame, Arrow table, file path or `{column: [values]}`."""
+def as_table(entities: Any, key_types: Mapping[str, ValueType] | None = None) -> pa.Table:
+    """Entity rows from a DataFrame, Arrow table, file path or `{column: [values]}`.
+
+    `key_types` (join key column -> declared type) lets a JSON key column that mixes kinds of
+    values (`[1, "2"]`) be read as its declared type, as a lookup would read it."""
     if isinstance(entities, pa.Table):
         return entities
     if isinstance(entities, pd.DataFrame):
@@ -137,17 +141,8 @@ def as_table(entities: Any) -> pa.Table:
                  if isinstance(v, Sequence) and not isinstance(v, str | bytes)]
         if len(lists) != len(entities) or len({len(v) for v in lists}) != 1:
             raise InvalidInput("'entities' must map column names to lists of equal length")
-        columns: dict[str, pa.Array] = {}
-        for name, values in entities.items():
-            try:
-                columns[name] = pa.array(values)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise InvalidInput(f"entity column {name!r} has mixed value types: {exc}",
-                                   detail={"column": name}) from None
-            except OverflowError:
-                raise InvalidInput(f"entity column {name!r} holds an integer outside the 64-bit "
-                                   "range", detail={"column": name}) from None
-        return pa.table(columns)
+        types = {name: value_type.name for name, value_type in (key_types or {}).items()}
+        return pa.table(json_columns(entities, types))
     raise InvalidInput(f"cannot use {type(entities).__name__} as entity rows")
 
 

@@ -187,7 +187,7 @@ def _prepare(state: AppState, options: dict[str, Any], upload: Upload | None
         if isinstance(first, list) and len(first) > limit:
             raise LimitExceeded(f"{len(first):,} entity rows exceed the limit of {limit:,}",
                                 detail={"rows": len(first), "limit": limit})
-        table = as_table(entities)
+        table = as_table(entities, selection.key_types())
     spine = prepare_spine(table, selection, max_rows=limit, timestamp_column=timestamp_column)
     return selection, spine, spec, timestamp_column
 

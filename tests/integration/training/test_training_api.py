@@ -140,3 +140,31 @@ def test_every_unknown_feature_is_named_with_close_matches(api: TestClient) -> N
     assert error["detail"]["suggestions"] == {"stats:rat": ["stats:rate"],
                                               "profile:teir": ["profile:tier"],
                                               "stats:zzzz": []}
+
+
+def test_json_key_column_mixing_digit_text_and_integers_is_read_as_declared(
+        api: TestClient) -> None:
+    body = _json_body(["stats:trips"])
+    ids = body["entities"]["driver_id"]
+    body["entities"]["driver_id"] = [str(v) if i % 2 else v for i, v in enumerate(ids)]
+    response = api.post("/training-sets", json=body, headers={"x-api-key": SECRET})
+    assert response.status_code == 202, response.text
+    assert _wait(api, response.json()["id"])["status"] == "succeeded"
+    rows = api.get(f"/training-sets/{response.json()['id']}/data?format=json").json()
+    assert [r["driver_id"] for r in rows] == ids
+
+    body["entities"]["driver_id"] = [1, True, *ids[2:]]
+    response = api.post("/training-sets", json=body, headers={"x-api-key": SECRET})
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "join key column 'driver_id': True (row 1) is not an integer; the join key is declared "
+        "INT64")
+
+
+def test_python_client_names_a_mixed_column(api: TestClient) -> None:
+    client = Client("http://testserver", api_key=SECRET, http=api)
+    frame = _entities()
+    frame["label"] = ["a", 1] + ["b"] * (len(frame) - 2)
+    with pytest.raises(InvalidInput, match=r"entity column 'label' mixes value types: row 0 "
+                                           r"holds 'a' \(str\), row 1 holds 1 \(int\)"):
+        client.submit_training_set(frame, features=["stats:rate"])
