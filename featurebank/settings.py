@@ -11,12 +11,13 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from featurebank.auth import ApiKey, parse_api_keys
+from featurebank.redis_url import feast_connection_string, parse_redis_url
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -126,11 +127,7 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("redis", "rediss", "unix"):
-            raise ValueError(
-                f"REDIS_URL must start with redis://, rediss:// or unix://, got {value!r}"
-            )
+        parse_redis_url(value)  # a bad scheme, port, database or socket path: named here
         return value
 
     @cached_property
@@ -158,20 +155,5 @@ class Settings(BaseSettings):
 
 
 def redis_url_to_feast(url: str) -> str:
-    """Translate a redis:// URL into Feast's Redis `connection_string`."""
-    parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or 6379
-    options = [f"{host}:{port}"]
-    db = parts.path.lstrip("/")
-    if db:
-        if not db.isdigit():
-            raise ValueError(f"REDIS_URL database must be a number, got {db!r}")
-        options.append(f"db={db}")
-    if parts.password:
-        options.append(f"password={unquote(parts.password)}")
-    if parts.username and parts.username != "default":
-        options.append(f"username={unquote(parts.username)}")
-    if parts.scheme == "rediss":
-        options.append("ssl=true")
-    return ",".join(options)
+    """Translate a `REDIS_URL` into Feast's Redis `connection_string` (unix sockets included)."""
+    return feast_connection_string(url)
