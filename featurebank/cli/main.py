@@ -8,6 +8,7 @@ import typer
 
 from featurebank.cli import (
     materialize_cmd,
+    monitor_cmd,
     repo_cmd,
     serve_cmd,
     stack_cmd,
@@ -23,7 +24,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (repo_cmd, materialize_cmd, serve_cmd, stack_cmd, training_cmd, stream_cmd):
+for module in (repo_cmd, materialize_cmd, serve_cmd, stack_cmd, training_cmd, stream_cmd,
+               monitor_cmd):
     module.register_commands(app)
 
 
