@@ -109,13 +109,14 @@ class MonitoringJob:
             return None
         return await self.run_now()
 
-    def trigger(self) -> None:
+    async def trigger(self) -> None:
         """Start a run now in the background (`POST /monitoring/run`)."""
         if self.runner is None:
             raise DependencyUnavailable("monitoring runs are not available: the run module is "
                                         "not installed")
-        if self.status.running or (self._manual is not None and not self._manual.done()):
-            raise Conflict("a monitoring run is already in progress on this server")
+        busy = self.status.running or (self._manual is not None and not self._manual.done())
+        if busy or await self.redis.exists(f"{self.namespace}:running"):
+            raise Conflict("a monitoring run is already in progress; see GET /monitoring/summary")
         self._manual = asyncio.create_task(self._manual_run(), name="monitoring-run")
 
     async def _manual_run(self) -> None:

@@ -119,7 +119,7 @@ async def trigger_run(state: State, _key: AdminKey) -> JSONResponse:
     job = monitoring_job(state)
     if job is None:
         raise DependencyUnavailable("the monitoring job is not running on this server")
-    job.trigger()
+    await job.trigger()
     return JSONResponse({"status": "started", "job": job.describe()}, status_code=202)
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -228,3 +229,15 @@ def test_trigger_needs_admin_and_runs_the_real_computation(
     assert psi["x"] > 0.2  # shifted by 1.5 sd in the window
     assert psi["y"] < 0.2
     assert "drift:orders:x:psi" in {b["key"] for b in run["breaches"]}
+
+
+def test_trigger_while_another_replica_runs_is_a_conflict(
+        client: TestClient, repo: MonitorRepo, redis_client: redis.Redis) -> None:
+    lock = f"featurebank:monitor:{repo.project}:running"
+    redis_client.set(lock, "other-replica", px=30_000)
+    try:
+        answer = client.post("/monitoring/run", headers=ADMIN)
+    finally:
+        redis_client.delete(lock)
+    assert answer.status_code == 409
+    assert "already in progress" in answer.json()["error"]["message"]
