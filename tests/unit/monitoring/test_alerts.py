@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
 from featurebank.monitoring.alerts import AlertNotifier, AlertOutcome, WebhookSender
 from featurebank.monitoring.report import MonitorReport
+from featurebank.settings import Settings
 from tests.support.monitor_reports import sample_report
 from tests.support.services import free_port
 from tests.support.webhook import WebhookReceiver, webhook_receiver
@@ -136,3 +138,11 @@ def test_namespaces_do_not_share_state(
     process(redis_url, receiver.url, unique_name + "a", report)
     process(redis_url, receiver.url, unique_name + "b", report)
     assert len(receiver.received) == 2
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example.com/x", "hooks.example.com/x", "http://"])
+def test_a_webhook_url_that_is_not_http_is_refused_naming_the_variable(url: str) -> None:
+    with pytest.raises(ValidationError, match="FEATUREBANK_ALERT_WEBHOOK_URL must be an http"):
+        Settings(_env_file=None, FEATUREBANK_ALERT_WEBHOOK_URL=url)  # type: ignore[call-arg]
+    assert Settings(_env_file=None,  # type: ignore[call-arg]
+                    FEATUREBANK_ALERT_WEBHOOK_URL="").alert_webhook_url is None
