@@ -4,8 +4,10 @@
     featurebank training-set --feature-service s --spine-view labels --start … --end … --out …
     featurebank training-set --rerun out/manifest.json --out again.parquet
 
-The output directory gets `data.parquet`, `entities.parquet` and `manifest.json` beside `--out`
-(the manifest is what `--rerun` reads); `--out` itself is the data file.
+The output directory gets `entities.parquet` and `manifest.json` beside `--out` (the manifest
+is what `--rerun` reads); `--out` itself is the data file, in the format its extension names
+(`.parquet`, `.csv` or `.json`, the same renderings as the HTTP download); any other extension
+is refused before any work is done.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from featurebank.cli.common import console, friendly_errors, load_settings, pars
 from featurebank.definitions import load_definitions
 from featurebank.errors import InvalidInput, UnknownName
 from featurebank.feast_repo import open_store
+from featurebank.training import export
 from featurebank.training import manifest as manifests
 from featurebank.training.engine import Progress as EngineProgress
 from featurebank.training.features import select_features
@@ -34,6 +37,31 @@ from featurebank.training.spine import (
     read_spine_file,
 )
 
+OUT_FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json"}
+
+
+def out_format(out: Path) -> str:
+    """The format `--out` asks for by its extension."""
+    fmt = OUT_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise InvalidInput(f"--out {out.name!r}: the extension picks the format; use .parquet, "
+                           f".csv or .json", detail={"out": out.name})
+    return fmt
+
+
+def deliver(parquet: Path, out: Path, fmt: str) -> None:
+    """Put the Parquet training set at `out` in `fmt`; if `fmt` cannot carry a column, the
+    Parquet file stays where it is and the error says where."""
+    if fmt == "parquet":
+        shutil.move(parquet, out)
+        return
+    try:
+        export.write_file(parquet, out, fmt)
+    except InvalidInput as exc:
+        raise InvalidInput(f"--out {out.name!r}: {exc.message.split(';')[0]}; use a .parquet "
+                           f"--out (the rows are kept in {parquet})", detail=exc.detail) from None
+    parquet.unlink()
+
 
 def _bar(progress: Progress, task: TaskID) -> EngineProgress:
     def report(phase: str, fraction: float) -> None:
@@ -43,7 +71,8 @@ def _bar(progress: Progress, task: TaskID) -> EngineProgress:
 
 
 def training_set_command(
-    out: Annotated[Path, typer.Option(help="where to write the training set (.parquet)")],
+    out: Annotated[Path, typer.Option(
+        help="where to write the training set; .parquet, .csv or .json picks the format")],
     entities: Annotated[Path | None, typer.Option(help="entity rows (.parquet or .csv)")] = None,
     features: Annotated[list[str] | None, typer.Option("--features", "--feature",
                                                        help="view:feature (repeatable)")] = None,
@@ -61,13 +90,23 @@ def training_set_command(
     """Build a point-in-time correct training set with DuckDB, or re-run a manifest."""
     settings = load_settings()
     with friendly_errors():
+        fmt = out_format(out)
         definitions = load_definitions(open_store(settings))
         with Progress(TextColumn("{task.description:<10}"), BarColumn(),
                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                       console=console) as progress:
             task = progress.add_task("preparing", total=100)
             if rerun is not None:
-                report = manifests.rerun(rerun, definitions, out, progress=_bar(progress, task))
+                built = out if fmt == "parquet" else out.with_name(f".{out.name}.parquet")
+                try:
+                    report = manifests.rerun(rerun, definitions, built,
+                                             progress=_bar(progress, task))
+                except BaseException:
+                    if built != out:
+                        built.unlink(missing_ok=True)
+                    raise
+                if built != out:
+                    deliver(built, out, fmt)
             else:
                 selection = select_features(definitions, features=features,
                                             service=feature_service,
@@ -99,7 +138,7 @@ def training_set_command(
                                            spine_spec=spec, plan=plan,
                                            progress=_bar(progress, task))
                 shutil.rmtree(directory / "tmp", ignore_errors=True)
-                shutil.move(directory / manifests.OUTPUT_FILE, out)
+                deliver(directory / manifests.OUTPUT_FILE, out, fmt)
     if rerun is not None:
         state = "identical" if report.identical else "different"
         console.print(f"re-ran {rerun}: output is [bold]{state}[/bold] ({report.output_sha256})")

@@ -5,11 +5,19 @@ type is checked against the format *before* streaming (`check_exportable`), and 
 format cannot carry is a 422 naming the column, never a 200 cut short. Bytes become base64
 text in both formats; lists, structs and maps become JSON arrays/objects in JSON and JSON text
 inside a CSV cell (so a CSV reader gets one cell per feature, whatever its shape).
+
+Times read the same in both formats, over HTTP and from the CLI (`write_file`): a timestamp is
+ISO-8601 in UTC with a `T` and a `Z`, its fraction as precise as its unit
+(`2024-05-01T12:00:00.000000Z` for microseconds; naive times are taken as UTC, as everywhere);
+dates are `2024-05-01` and times of day `12:00:00.000000`. (Arrow's CSV writer and orjson each
+had their own form: `2024-05-01 12:00:00.000000Z` against `2024-05-01T12:00:00+00:00`.)
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +25,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -62,8 +71,44 @@ def check_exportable(schema: pa.Schema, fmt: str) -> None:
                            f"format=parquet instead", detail={"columns": bad, "format": fmt})
 
 
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""Arrow's `%S` carries the unit's fraction (6 digits for microseconds)."""
+
+
+def _timestamp_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A timestamp column as ISO-8601 UTC text (naive = UTC; other zones converted)."""
+    kind = column.type
+    if kind.tz is None:
+        column = pc.assume_timezone(column, "UTC")
+    elif kind.tz not in ("UTC", "+00:00", "Z"):
+        column = column.cast(pa.timestamp(kind.unit, tz="UTC"))
+    return pc.strftime(column, format=TIMESTAMP_FORMAT)
+
+
+def _time_text(value: dt.datetime | dt.date | dt.time) -> str:
+    """A nested time value (inside a list or struct) in the form of a top-level column's."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds") + "Z"
+    if isinstance(value, dt.time):
+        return value.isoformat(timespec="microseconds")
+    return value.isoformat()
+
+
+def with_text_times(table: pa.Table) -> pa.Table:
+    """`table` with its top-level timestamp columns as text (vectorised, one form for both
+    formats); nested ones go through `_time_text`."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            table = table.set_column(index, field.name, _timestamp_text(table.column(index)))
+    return table
+
+
 def _default(value: Any) -> Any:
     """orjson fallback for values Arrow hands back that JSON has no type for."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return _time_text(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, Decimal):
@@ -72,7 +117,7 @@ def _default(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> bytes:
-    return orjson.dumps(value, default=_default, option=orjson.OPT_NAIVE_UTC)
+    return orjson.dumps(value, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def json_chunks(path: Path) -> Iterator[bytes]:
@@ -81,7 +126,7 @@ def json_chunks(path: Path) -> Iterator[bytes]:
     yield b"["
     separator = b""
     for batch in parquet.iter_batches(batch_size=JSON_BATCH_ROWS):
-        rows = [_dumps(row) for row in batch.to_pylist()]
+        rows = [_dumps(row) for row in with_text_times(pa.Table.from_batches([batch])).to_pylist()]
         if rows:
             yield separator + b",".join(rows)
             separator = b","
@@ -93,6 +138,9 @@ def _csv_column(column: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
     kind = column.type
     if pa.types.is_dictionary(kind):
         return _csv_column(column.cast(kind.value_type))
+    if pa.types.is_time(kind):
+        return pa.array([None if v is None else _time_text(v) for v in column.to_pylist()],
+                        pa.string())
     if _is_binary(kind):
         return pa.array([None if v is None else base64.b64encode(v).decode("ascii")
                          for v in column.to_pylist()], pa.string())
@@ -106,7 +154,7 @@ def csv_chunks(path: Path) -> Iterator[bytes]:
     """CSV with one header line, one chunk per Parquet row group."""
     parquet = pq.ParquetFile(path)
     for index in range(parquet.num_row_groups):
-        group = parquet.read_row_group(index)
+        group = with_text_times(parquet.read_row_group(index))
         table = pa.table([_csv_column(c) for c in group.columns], names=group.column_names)
         sink = pa.BufferOutputStream()
         options = pacsv.WriteOptions(include_header=index == 0)
@@ -122,3 +170,17 @@ def chunks(path: Path, fmt: str) -> Iterator[bytes]:
         raise InvalidInput(f"format {fmt!r} must be one of {FORMATS}")
     check_exportable(pq.read_schema(path), fmt)
     return csv_chunks(path) if fmt == "csv" else json_chunks(path)
+
+
+def write_file(path: Path, out: Path, fmt: str) -> None:
+    """Render the Parquet training set at `path` as `fmt` into `out` (the CLI's `--out`),
+    atomically: a refused type leaves no file behind, and a reader never sees half of one."""
+    parts = chunks(path, fmt)
+    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with open(temp, "wb") as handle:
+            for part in parts:
+                handle.write(part)
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)

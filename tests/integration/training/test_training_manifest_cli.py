@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -71,3 +73,42 @@ def test_cli_builds_and_reruns(training_repo: TrainingRepo, tmp_path: Path,
                               "stats:missing", "--out", str(out)])
     assert bad.exit_code == 2
     assert "stats:missing" in bad.output
+
+
+def test_cli_writes_the_format_its_out_extension_names(training_repo: TrainingRepo,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _fill(training_repo)
+    monkeypatch.setenv("FEATUREBANK_REPO", str(training_repo.settings.repo))
+    monkeypatch.setenv("FEATUREBANK_DATA_DIR", str(training_repo.settings.data_dir))
+    entities = tmp_path / "entities.parquet"
+    pq.write_table(as_table(_entities()), entities)
+    runner = CliRunner()
+    texts = {}
+    for name in ("train.csv", "train.json", "train.parquet"):
+        result = runner.invoke(app, ["training-set", "--entities", str(entities), "--features",
+                                     "stats:rate", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        texts[name] = (tmp_path / name).read_bytes()
+    assert texts["train.parquet"].startswith(b"PAR1")
+    csv_rows = texts["train.csv"].decode().splitlines()
+    assert csv_rows[0].split(",")[:2] == ['"driver_id"', '"event_timestamp"']
+    json_rows = orjson.loads(texts["train.json"])
+    assert len(csv_rows) - 1 == len(json_rows) == len(_entities())
+    stamp = json_rows[0]["event_timestamp"]  # the same ISO-8601 form in both, as over HTTP
+    assert stamp == "2024-04-30T23:00:00.000000Z"
+    assert next(csv.DictReader(csv_rows))["event_timestamp"] == stamp
+    assert not (tmp_path / "train.training-set" / manifests.OUTPUT_FILE).exists()
+
+    again = runner.invoke(app, ["training-set", "--rerun",
+                                str(tmp_path / "train.training-set" / manifests.MANIFEST_FILE),
+                                "--out", str(tmp_path / "again.json")])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "again.json").read_bytes() == texts["train.json"]
+
+    refused = runner.invoke(app, ["training-set", "--entities", str(entities), "--features",
+                                  "stats:rate", "--out", str(tmp_path / "other.txt")])
+    assert refused.exit_code == 2
+    assert "use .parquet, .csv or .json" in refused.output
+    assert not (tmp_path / "other.txt").exists()
+    assert not (tmp_path / "other.training-set").exists()  # refused before any work
