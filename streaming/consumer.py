@@ -48,3 +48,16 @@ def make_producer(bootstrap_servers: str, *, linger_ms: int = 5,
         max_request_size=8 * 1024 * 1024,
         reconnect_backoff_max_ms=5000,
     )
+
+
+def topic_log_id(consumer: KafkaConsumer, topic: str) -> str:
+    """The broker's id of `topic` as 32 hex digits, or "" when the broker reports none.
+
+    A topic gets a new id each time it is created, so the id tells apart offsets of an earlier
+    incarnation (an in-memory broker restarted, or the topic was recreated) from this one's.
+    kafka-python keeps it in the consumer's cluster metadata and has no public accessor.
+    """
+    topic_id = consumer._client.cluster.topic_id(topic)  # private: see the docstring
+    if topic_id is None or topic_id.int == 0:  # pre-2.8 brokers, or metadata not yet fetched
+        return ""
+    return str(topic_id.hex)

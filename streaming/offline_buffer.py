@@ -57,16 +57,20 @@ class OfflineBuffer:
     def get(self, partition: TopicPartition) -> Pending | None:
         return self._pending.get(partition)
 
-    def must_flush_before(self, partition: TopicPartition, plan: TopicPlan) -> bool:
-        """True when rows built under another plan (the registry changed) are pending: their
-        columns and targets may differ, so they are written before rows of `plan` join."""
+    def must_flush_before(self, partition: TopicPartition, plan: TopicPlan,
+                          log_id: str = "") -> bool:
+        """True when rows built under another plan (the registry changed) or read from another
+        incarnation of the topic (the broker lost it and starts offsets at 0 again) are
+        pending: their columns, targets or offsets differ, so they are written first."""
         pending = self._pending.get(partition)
-        return pending is not None and pending.plan is not plan
+        return pending is not None and (pending.plan is not plan
+                                        or pending.pieces[0].log_id != log_id)
 
     def add(self, partition: TopicPartition, plan: TopicPlan, piece: HistoryPiece,
             now: float) -> None:
-        if self.must_flush_before(partition, plan):
-            raise ValueError(f"history of {partition} under an older plan is still pending")
+        if self.must_flush_before(partition, plan, piece.log_id):
+            raise ValueError(f"history of {partition} under an older plan or topic "
+                             "incarnation is still pending")
         pending = self._pending.setdefault(partition, Pending(plan, now))
         if pending.pieces and piece.first <= pending.last:
             raise ValueError(f"offsets of {partition} went backwards: {piece.first} after "

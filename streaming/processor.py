@@ -37,7 +37,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from featurebank.definitions import load_definitions
 from featurebank.feast_repo import open_store
 from featurebank.settings import Settings
-from streaming.consumer import ClientOptions, make_consumer, make_producer
+from streaming.consumer import ClientOptions, make_consumer, make_producer, topic_log_id
 from streaming.core import BatchResult, Message, process_batch
 from streaming.metrics import StreamMetrics
 from streaming.offline_buffer import OfflineBuffer
@@ -76,6 +76,8 @@ class _Progress:
 
     result: BatchResult
     plan: TopicPlan
+    log_id: str = ""
+    """The topic's incarnation on the broker when it was read (see `topic_log_id`)."""
     done: set[str] = field(default_factory=set)
 
 
@@ -259,7 +261,8 @@ class StreamProcessor:
                 continue  # the topic was just dropped from the registry: leave it uncommitted
             self.metrics.count_in(partition.topic, len(messages))
             result = process_batch(plan, messages, now_micros, self.options.max_message_bytes)
-            batches.append(_Progress(result, plan))
+            batches.append(_Progress(result, plan, topic_log_id(self._consumer,
+                                                                partition.topic)))
         self._finish_in_flight()
         views = [view for progress in batches for view in progress.result.views]
         self._in_flight = _InFlight(batches,
@@ -325,10 +328,10 @@ class StreamProcessor:
             if partition not in owned:  # revoked during a retry: its new owner replays it
                 progress.done.add("offline")
                 continue
-            if self._buffer.must_flush_before(partition, progress.plan):
+            if self._buffer.must_flush_before(partition, progress.plan, progress.log_id):
                 self._write_history([partition])  # raises: retried before anything is added
             self._buffer.add(partition, progress.plan,
-                             self._offline.history(progress.plan, result), now)
+                             self._offline.history(progress.plan, result, progress.log_id), now)
             progress.done.add("offline")
 
     def _flush(self, partitions: list[TopicPartition], *, retry: bool = True) -> None:
@@ -359,7 +362,11 @@ class StreamProcessor:
                 continue
             files = self._offline.write_range(pending.plan, partition.partition, pending.pieces)
             self._buffer.remove(partition)
-            self._committable[partition] = OffsetAndMetadata(pending.last + 1, "", -1)
+            if pending.pieces[0].log_id == topic_log_id(self._consumer, partition.topic):
+                self._committable[partition] = OffsetAndMetadata(pending.last + 1, "", -1)
+            else:  # read before the broker lost the topic: its offsets mean nothing there now
+                log.warning("not committing %s[%d]: the topic was recreated on the broker",
+                            partition.topic, partition.partition)
             self.metrics.count_history_files(partition.topic, files)
 
     def _attempt(self, action: Callable[[], None], *, retry: bool) -> bool:

@@ -6,6 +6,12 @@ topic, partition and offset range (one file may cover many polls: the processor 
 partition's rows between flushes): the processor removes files of a partition that end at or
 after the offset it is about to (re)write, so replaying uncommitted offsets rewrites their
 history instead of duplicating it.
+
+Offsets alone do not name a record for ever: a broker that keeps its log in memory (the local
+Tansu) restarts every topic at offset 0, and a deleted and recreated topic does too. So a
+stream file also carries the topic's id on the broker (`log_id`, Kafka's topic id, new for
+each incarnation of the topic): only files of the same incarnation can be uncommitted work of
+this one; every other file is history of an earlier one and is never replaced.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_PART = re.compile(r"^(?P<prefix>.+)-p(?P<partition>\d+)-(?P<first>\d+)-(?P<last>\d+)\.parquet$")
+_PART = re.compile(r"^(?P<prefix>.+?)(?:-t(?P<log_id>[0-9a-f]{32}))?"
+                   r"-p(?P<partition>\d+)-(?P<first>\d+)-(?P<last>\d+)\.parquet$")
+_LOG_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class OffsetPart:
     partition: int
     first: int
     last: int
+    log_id: str = ""
+    """The topic incarnation the offsets belong to ("" in files written before ids were)."""
 
 
 def safe_prefix(name: str) -> str:
@@ -39,8 +49,13 @@ def safe_prefix(name: str) -> str:
     return _UNSAFE.sub("_", name).lstrip(".") or "stream"
 
 
-def part_name(prefix: str, partition: int, first: int, last: int) -> str:
-    return f"{safe_prefix(prefix)}-p{partition:05d}-{first:020d}-{last:020d}.parquet"
+def part_name(prefix: str, partition: int, first: int, last: int, log_id: str = "") -> str:
+    """`<topic>[-t<log id>]-p<partition>-<first>-<last>.parquet`; `log_id` is 32 hex digits
+    (the broker's topic id) or "" when the broker reports none."""
+    if log_id and not _LOG_ID.match(log_id):
+        raise ValueError(f"log id {log_id!r} must be 32 lowercase hex digits")
+    tag = f"-t{log_id}" if log_id else ""
+    return f"{safe_prefix(prefix)}{tag}-p{partition:05d}-{first:020d}-{last:020d}.parquet"
 
 
 def write_parquet_atomic(directory: Path, name: str, table: pa.Table) -> Path:
@@ -71,7 +86,8 @@ def offset_parts(directory: Path, prefix: str) -> list[OffsetPart]:
         match = _PART.match(path.name)
         if match and match.group("prefix") == wanted:
             parts.append(OffsetPart(path, int(match.group("partition")),
-                                    int(match.group("first")), int(match.group("last"))))
+                                    int(match.group("first")), int(match.group("last")),
+                                    match.group("log_id") or ""))
     return parts
 
 

@@ -9,6 +9,10 @@ never committed (a crash, a Redis outage, a rebalance), because offsets are comm
 the end of a written file; so a replay rewrites history instead of adding to it, whatever
 boundaries its flushes have. The index of files per partition is read from disk when a partition
 is (re)assigned, since another processor may have written some.
+
+Only files of the same topic incarnation (`HistoryPiece.log_id`, the broker's topic id) are
+ever removed: after a restart of an in-memory broker, offsets begin at 0 again, and files of
+the earlier incarnation with those offsets are committed history, not work to redo.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class HistoryPiece:
     first: int
     last: int
     tables: tuple[pa.Table, ...]
+    log_id: str = ""
+    """The topic's id on the broker when the batch was read ("" if the broker has none)."""
 
     @property
     def rows(self) -> int:
@@ -54,7 +60,7 @@ class ParquetHistorySink:
         for key in [k for k in self._index if k[1] == topic and k[2] == partition]:
             del self._index[key]
 
-    def history(self, plan: TopicPlan, batch: BatchResult) -> HistoryPiece:
+    def history(self, plan: TopicPlan, batch: BatchResult, log_id: str = "") -> HistoryPiece:
         """The batch's history rows, one table per offline target of the plan (in its order).
 
         Built when the batch is finished, so the rows can wait in memory for their flush
@@ -62,11 +68,11 @@ class ParquetHistorySink:
         """
         tables = tuple(_with_view_outputs(_history_table(batch.source_rows, plan, target),
                                           batch, target) for target in plan.offline)
-        return HistoryPiece(batch.first_offset, batch.last_offset, tables)
+        return HistoryPiece(batch.first_offset, batch.last_offset, tables, log_id)
 
-    def write(self, plan: TopicPlan, batch: BatchResult) -> int:
+    def write(self, plan: TopicPlan, batch: BatchResult, log_id: str = "") -> int:
         """Write one batch's history; returns the number of files written."""
-        return self.write_range(plan, batch.partition, [self.history(plan, batch)])
+        return self.write_range(plan, batch.partition, [self.history(plan, batch, log_id)])
 
     def write_range(self, plan: TopicPlan, partition: int, pieces: Sequence[HistoryPiece]) -> int:
         """Write the history of consecutive batches of a partition; returns files written.
@@ -78,20 +84,22 @@ class ParquetHistorySink:
         """
         if not pieces:
             return 0
-        first = pieces[0].first
+        first, log_id = pieces[0].first, pieces[0].log_id
+        if any(piece.log_id != log_id for piece in pieces):
+            raise ValueError(f"history of {plan.topic}[{partition}] mixes topic incarnations")
         written = 0
         for index, target in enumerate(plan.offline):
             directory = target.directory
             parts = self._parts(directory, plan.topic, partition)
-            stale = [p for p in parts if p.last >= first]
+            stale = [p for p in parts if p.log_id == log_id and p.last >= first]
             for part in stale:
                 part.path.unlink(missing_ok=True)
                 log.info("replacing uncommitted history %s", part.path.name)
-            parts[:] = [p for p in parts if p.last < first]
+            parts[:] = [p for p in parts if p not in stale]
             for run_first, run_last, table in _runs(pieces, index):
-                name = part_name(plan.topic, partition, run_first, run_last)
+                name = part_name(plan.topic, partition, run_first, run_last, log_id)
                 path = write_parquet_atomic(directory, name, table)
-                parts.append(OffsetPart(path, partition, run_first, run_last))
+                parts.append(OffsetPart(path, partition, run_first, run_last, log_id))
                 written += 1
         return written
 

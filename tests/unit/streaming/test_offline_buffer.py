@@ -62,3 +62,13 @@ def test_offsets_must_move_forward() -> None:
 def test_bad_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="flush_rows >= 1"):
         OfflineBuffer(flush_s=1.0, flush_rows=0)
+
+
+def test_rows_of_a_recreated_topic_wait_for_the_earlier_ones_to_be_written() -> None:
+    plan = _plan()
+    buffer = OfflineBuffer(flush_s=10.0, flush_rows=100)
+    buffer.add(P0, plan, HistoryPiece(500, 509, (pa.table({"id": [1]}),), "a" * 32), now=0.0)
+    assert not buffer.must_flush_before(P0, plan, "a" * 32)
+    assert buffer.must_flush_before(P0, plan, "b" * 32)
+    with pytest.raises(ValueError, match="incarnation"):
+        buffer.add(P0, plan, HistoryPiece(0, 9, (pa.table({"id": [1]}),), "b" * 32), now=1.0)

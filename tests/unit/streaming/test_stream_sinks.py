@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from featurebank.offline.sources import ParquetSource
 from featurebank.offline.writer import offset_parts, part_name, write_parquet_atomic
@@ -98,3 +99,34 @@ def test_batches_with_other_columns_get_their_own_file(tmp_path: Path) -> None:
     assert [(p.first, p.last) for p in parts] == [(0, 5), (6, 7), (8, 9)]
     assert [pq.read_table(p.path).column("id").to_pylist() for p in parts] == [
         [0, 1, 2, 3], [6, 7], [8, 9]]
+
+
+EARLIER, LATER = "0" * 31 + "a", "0" * 31 + "b"  # topic ids of two incarnations
+
+
+def test_a_recreated_topic_never_replaces_the_history_of_the_earlier_one(tmp_path: Path) -> None:
+    """An in-memory broker restarts offsets at 0: files of its earlier run are kept."""
+    plan = _plan(tmp_path)
+    before = ParquetHistorySink()
+    before.write(plan, _batch(0, 9), EARLIER)
+    before.write(plan, _batch(10, 19), EARLIER)
+    after = ParquetHistorySink()  # a new process, after the broker (and topic) came back
+    after.write(plan, _batch(0, 4), LATER)
+    assert len(_ids(tmp_path)) == 25
+    # A replay within the new incarnation still rewrites its own uncommitted files only.
+    after.write(plan, _batch(0, 6), LATER)
+    parts = offset_parts(tmp_path, "orders.v1")
+    assert sorted((p.log_id, p.first, p.last) for p in parts) == [
+        (EARLIER, 0, 9), (EARLIER, 10, 19), (LATER, 0, 6)]
+    assert len(_ids(tmp_path)) == 27
+
+
+def test_part_names_carry_the_topic_id_and_old_names_still_parse(tmp_path: Path) -> None:
+    table = pa.table({"a": [1]})
+    write_parquet_atomic(tmp_path, part_name("t-1", 2, 5, 9, LATER), table)
+    write_parquet_atomic(tmp_path, part_name("t-1", 2, 10, 11), table)  # before topic ids
+    write_parquet_atomic(tmp_path, part_name("t", 2, 5, 9, LATER), table)  # another topic
+    found = sorted((p.log_id, p.partition, p.first, p.last) for p in offset_parts(tmp_path, "t-1"))
+    assert found == [("", 2, 10, 11), (LATER, 2, 5, 9)]
+    with pytest.raises(ValueError, match="hex"):
+        part_name("t", 0, 0, 1, "../x")
