@@ -42,13 +42,14 @@ from streaming.core import BatchResult, Message, process_batch
 from streaming.metrics import StreamMetrics
 from streaming.offline_buffer import OfflineBuffer
 from streaming.plan import StreamPlan, TopicPlan, build_plan
-from streaming.sinks.dlq import DeadLetterSink
+from streaming.sinks.dlq import DeadLetterSink, DeadLettersUnconfirmed
 from streaming.sinks.parquet import ParquetHistorySink
 from streaming.sinks.redis import RedisOnlineSink
 
 log = logging.getLogger("featurebank.stream")
 
-TRANSIENT: tuple[type[BaseException], ...] = (redis.RedisError, OSError, KafkaError)
+TRANSIENT: tuple[type[BaseException], ...] = (redis.RedisError, OSError, KafkaError,
+                                              DeadLettersUnconfirmed)
 MAX_BACKOFF_S = 5.0
 
 
@@ -111,7 +112,8 @@ def _names(partitions: list[TopicPartition]) -> str:
 
 class StreamProcessor:
     def __init__(self, settings: Settings, options: ProcessorOptions,
-                 store: FeatureStore | None = None) -> None:
+                 store: FeatureStore | None = None,
+                 dead_letters: DeadLetterSink | None = None) -> None:
         self.settings = settings
         self.options = options
         self.metrics = StreamMetrics()
@@ -133,8 +135,8 @@ class StreamProcessor:
         self._in_flight: _InFlight | None = None
         self._committable: dict[TopicPartition, OffsetAndMetadata] = {}
         self._online_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="online-write")
-        self._dlq = DeadLetterSink(make_producer(settings.kafka_bootstrap_servers,
-                                                 client_id=f"{settings.consumer_group}-dlq"))
+        self._dlq = dead_letters or DeadLetterSink(make_producer(
+            settings.kafka_bootstrap_servers, client_id=f"{settings.consumer_group}-dlq"))
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                       socket_connect_timeout=2)
         self._online = RedisOnlineSink(client, self._store.project)
@@ -440,6 +442,6 @@ class StreamProcessor:
 def _dependency(exc: BaseException) -> str:
     if isinstance(exc, redis.RedisError):
         return "redis"
-    if isinstance(exc, KafkaError):
+    if isinstance(exc, KafkaError | DeadLettersUnconfirmed):
         return "broker"
     return "disk"

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import orjson
 import redis
-from conftest import produce, read_topic
-from stream_support import online_state, wait_until
+from conftest import committed_offsets, produce, read_topic
+from kafka import KafkaProducer
+from kafka.errors import NotEnoughReplicasError
+from kafka.future import Future
+from stream_support import history_rows, online_state, wait_until
 
 from featurebank.definitions import load_definitions
 from featurebank.feast_repo import open_store
+from streaming.consumer import make_producer
+from streaming.processor import ProcessorOptions, StreamProcessor
+from streaming.sinks.dlq import DeadLetterSink
 
 NOW_MS = int(time.time() * 1000)
 
@@ -78,3 +85,53 @@ def test_each_malformed_class_is_dead_lettered(stream_repo_factory: Any, redis_u
     assert totals["dead", repo.topic, "invalid_json"] == 2
     assert totals["dead", repo.topic, "oversize"] == 1
     assert sum(v for k, v in totals.items() if k[0] == "dead") == len(BAD)
+
+
+class GatedProducer:
+    """A real producer whose records the "broker" refuses until `open` is set."""
+
+    def __init__(self, producer: KafkaProducer) -> None:
+        self.producer = producer
+        self.open = threading.Event()
+
+    def send(self, topic: str, **kwargs: Any) -> Any:
+        if self.open.is_set():
+            return self.producer.send(topic, **kwargs)
+        future = Future()
+        future.failure(NotEnoughReplicasError("refused by the test"))
+        return future
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.producer.flush(timeout=timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        self.producer.close(timeout=timeout)
+
+
+def test_a_refused_dead_letter_holds_the_commit_until_it_is_acknowledged(
+    stream_repo_factory: Any,
+) -> None:
+    repo = stream_repo_factory()
+    bootstrap = repo.settings.kafka_bootstrap_servers
+    produce(bootstrap, repo.topic, [(b"k", good(1, 1), []), (b"bad", b"{", []),
+                                    (b"k", good(2, 2), [])])
+    gate = GatedProducer(make_producer(bootstrap))
+    processor = StreamProcessor(
+        repo.settings, ProcessorOptions(session_timeout_ms=2000, heartbeat_interval_ms=500,
+                                        offline_flush_s=0),
+        dead_letters=DeadLetterSink(gate))  # type: ignore[arg-type]
+    thread = threading.Thread(target=processor.run, daemon=True)
+    thread.start()
+    repo.threads.append((processor, thread))
+
+    wait_until(lambda: processor.metrics.totals["retry", "broker"] >= 2, 30,
+               "retries of the refused dead letter")
+    assert committed_offsets(repo.settings, repo.topic, 1) == [None]
+    assert history_rows(repo.history_dir()) == []  # nothing past the unconfirmed dead letter
+
+    gate.open.set()
+    dead = read_topic(bootstrap, f"{repo.topic}.dlq", 1)
+    assert [dict(r.headers)["fb-origin-offset"] for r in dead] == [b"1"]  # type: ignore[attr-defined]
+    wait_until(lambda: committed_offsets(repo.settings, repo.topic, 1) == [3], 30,
+               "the commit once the dead letter is acknowledged")
+    assert len(history_rows(repo.history_dir())) == 2
