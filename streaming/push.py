@@ -3,11 +3,15 @@
 Pure: `PushTarget` is compiled once per registry snapshot and push source; `prepare_push` checks
 every row first and raises `InvalidInput` naming the bad rows, columns and values before
 anything is written, so a bad request writes nothing.
+
+As in Feast, the df is in the naming of the push source's `batch_source`: its `field_mapping`
+(source column → key or feature) maps the columns to the views' names for the online rows,
+while the offline file keeps the source's names (which that mapping reads back).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -35,6 +39,8 @@ class PushTarget:
     views: tuple[ViewSpec, ...]
     offline: ParquetSource | None
     scalar: tuple[ScalarView, ...] | None = None  # the Arrow-free path for small pushes
+    field_mapping: dict[str, str] = field(default_factory=dict)
+    """The batch source's source column → key or feature name."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,11 @@ def push_target(definitions: Definitions, name: str, max_skew_s: float) -> PushT
         raise InvalidInput(f"no feature view reads push source {name!r}")
     batch = source.batch_source
     timestamp_field = getattr(batch, "timestamp_field", "") or "event_timestamp"
-    schema = derive_schema(views, dict(getattr(batch, "field_mapping", None) or {}),
-                           timestamp_field)
-    keys = frozenset(k for v in views if not v.entityless for k in v.join_key_names)
+    mapping = dict(getattr(batch, "field_mapping", None) or {})
+    schema = derive_schema(views, mapping, timestamp_field)
+    to_source = {mapped: column for column, mapped in mapping.items()}
+    keys = frozenset(to_source.get(k, k) for v in views if not v.entityless
+                     for k in v.join_key_names)
     try:
         offline: ParquetSource | None = offline_source(views[0])
         assert offline is not None
@@ -65,7 +73,7 @@ def push_target(definitions: Definitions, name: str, max_skew_s: float) -> PushT
     except InvalidInput:
         offline = None
     return PushTarget(name, schema, Contract(schema, keys, int(max_skew_s * 1_000_000)), views,
-                      offline, scalar_views(views, schema))
+                      offline, scalar_views(views, schema, mapping), mapping)
 
 
 def _rows(df: Any, max_rows: int) -> tuple[list[str], int]:
@@ -140,9 +148,9 @@ def prepare_push(target: PushTarget, df: Any, now_micros: int, max_rows: int) ->
     # Offline the row is whole (absent features are typed nulls, so every file has the same
     # columns for any reader); online only the pushed features are written.
     full = pa.Table.from_arrays(arrays, schema=schema)
-    present = [n for n in full.column_names if n in df or n == target.schema.timestamp_field]
-    table = full.select(present)
     ts = target.schema.timestamp_field
+    present = [n for n in full.column_names if n in df or n == ts]
+    table = _mapped(full.select(present), target.field_mapping, ts)
     out: list[tuple[ViewSpec, pa.Table]] = []
     for view in target.views:
         try:
@@ -152,3 +160,12 @@ def prepare_push(target: PushTarget, df: Any, now_micros: int, max_rows: int) ->
             raise InvalidInput(f"transformation of view {view.name!r} failed: "
                                f"{type(exc).__name__}") from None
     return PreparedPush(target, full, out)
+
+
+def _mapped(table: pa.Table, mapping: dict[str, str], ts: str) -> pa.Table:
+    """Source columns renamed to the keys and features they feed; the event time keeps its
+    name (the views' rows are keyed on it, and Feast maps it through `timestamp_field`)."""
+    if not mapping:
+        return table
+    return table.rename_columns([name if name == ts else mapping.get(name, name)
+                                 for name in table.column_names])

@@ -77,15 +77,23 @@ ENCODERS: dict[str, Encoder] = {
 
 @dataclass(frozen=True)
 class ScalarView:
-    """Where one view's join keys and features sit in a checked row, and how to encode them."""
+    """Where one view's join keys and features sit in a checked row, and how to encode them.
+
+    A feature is (its name, the source column feeding it, its position in the row, encoder).
+    """
 
     view: ViewSpec
     key_positions: tuple[int, ...]
-    features: tuple[tuple[str, int, Encoder], ...]
+    features: tuple[tuple[str, str, int, Encoder], ...]
 
 
-def scalar_views(views: Sequence[ViewSpec], schema: SourceSchema) -> tuple[ScalarView, ...] | None:
-    """The plan for every view, or None when any view needs a cast or a transformation."""
+def scalar_views(views: Sequence[ViewSpec], schema: SourceSchema,
+                 field_mapping: dict[str, str] | None = None) -> tuple[ScalarView, ...] | None:
+    """The plan for every view, or None when any view needs a cast or a transformation.
+
+    `field_mapping` (source column → key or feature) names the column each one is read from.
+    """
+    to_source = {mapped: column for column, mapped in (field_mapping or {}).items()}
     position = {c.name: (i, c.kind) for i, c in enumerate(schema.columns)}
     out: list[ScalarView] = []
     for view in views:
@@ -93,17 +101,18 @@ def scalar_views(views: Sequence[ViewSpec], schema: SourceSchema) -> tuple[Scala
             return None
         keys: list[int] = []
         for name, value_type in view.join_keys:
-            found = position.get(name)
+            found = position.get(to_source.get(name, name))
             if found is None or found[1] != kind_of(value_type):
                 return None
             keys.append(found[0])
-        features: list[tuple[str, int, Encoder]] = []
+        features: list[tuple[str, str, int, Encoder]] = []
         for name, spec in view.features.items():
-            found = position.get(name)
+            column = to_source.get(name, name)
+            found = position.get(column)
             kind = kind_of(spec.value_type)
             if found is None or found[1] != kind or kind not in ENCODERS:
                 return None
-            features.append((name, found[0], ENCODERS[kind]))
+            features.append((name, column, found[0], ENCODERS[kind]))
         out.append(ScalarView(view, tuple(keys), tuple(features)))
     return tuple(out)
 
@@ -122,7 +131,7 @@ def scalar_rows(plans: Sequence[ScalarView], rows: Sequence[list[Any]],
         codec = plan.view.codec
         keys = codec.keys([[row[p] for row in rows] for p in plan.key_positions])
         columns = {name: [encode(row[p]) for row in rows]
-                   for name, p, encode in plan.features if name in present}
+                   for name, column, p, encode in plan.features if column in present}
         out.append((ViewRows(view=plan.view, keys=keys, event_times=event_times,
                              columns=columns), newest))
     return out
