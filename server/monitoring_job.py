@@ -101,6 +101,8 @@ class MonitoringJob:
                 await self.tick()
             except RedisError as exc:  # the next period tries again
                 log.warning("monitoring job skipped a period: Redis: %s", type(exc).__name__)
+            except Exception:  # a bug in one period must not end monitoring for the process
+                log.exception("monitoring job failed a period; trying again next period")
 
     async def tick(self) -> MonitorReport | None:
         """One period: run if this replica is the first to claim it and no run is going on."""

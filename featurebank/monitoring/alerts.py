@@ -127,16 +127,21 @@ class AlertNotifier:
                                        px=self.renotify_ms)
         if not claimed:
             return  # sent already this episode (by us or another replica)
-        stored = orjson.dumps({"breach": _breach_dict(breach)}).decode()
-        newly_open = await self.redis.hset(self.open_key, key, stored)  # type: ignore[misc]
-        body = alert_body(breach, "firing", report.run_id, report.generated_at, self.public_url)
-        if await self.sender.send(body):
-            outcome.fired.append(key)
-            return
-        outcome.failed.append(key)
-        await self.redis.delete(self.sent_key(key))
-        if newly_open:
-            await self.redis.hdel(self.open_key, key)  # type: ignore[misc]
+        sent, newly_open = False, 0
+        try:
+            stored = orjson.dumps({"breach": _breach_dict(breach)}).decode()
+            newly_open = await self.redis.hset(self.open_key, key, stored)  # type: ignore[misc]
+            body = alert_body(breach, "firing", report.run_id, report.generated_at,
+                              self.public_url)
+            sent = await self.sender.send(body)
+        finally:  # whatever stopped the send, give the claim back so the next run retries
+            if sent:
+                outcome.fired.append(key)
+            else:
+                outcome.failed.append(key)
+                await self.redis.delete(self.sent_key(key))
+                if newly_open:
+                    await self.redis.hdel(self.open_key, key)  # type: ignore[misc]
 
     async def _resolve(self, key: str, report: MonitorReport, outcome: AlertOutcome) -> None:
         stored = await self.redis.hget(self.open_key, key)  # type: ignore[misc]
@@ -148,13 +153,18 @@ class AlertNotifier:
         except (ValueError, TypeError, KeyError):
             log.warning("alert state for %s is unreadable; dropping it", key)
             return
-        body = alert_body(breach, "resolved", report.run_id, report.generated_at,
-                          self.public_url)
-        if await self.sender.send(body):
-            outcome.resolved.append(key)
-            return
-        outcome.failed.append(key)
-        await self.redis.hset(self.open_key, key, bytes(stored).decode())  # type: ignore[misc]
+        sent = False
+        try:
+            body = alert_body(breach, "resolved", report.run_id, report.generated_at,
+                              self.public_url)
+            sent = await self.sender.send(body)
+        finally:  # not sent: keep it open, so the next run sends the resolve again
+            if sent:
+                outcome.resolved.append(key)
+            else:
+                outcome.failed.append(key)
+                await self.redis.hset(self.open_key, key,  # type: ignore[misc]
+                                      bytes(stored).decode())
 
 
 def _breach_dict(breach: Breach) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,33 @@ def test_a_real_shift_fires_one_alert_within_a_period_and_the_steady_feature_non
     assert float(steady.split()[-1]) < 0.2
     print(f"first alert {fired_after:.1f}s after start (interval {INTERVAL_S}s, "
           f"run computed in between)")
+
+
+def test_a_period_that_fails_unexpectedly_does_not_end_the_job(
+        receiver: WebhookReceiver, redis_url: str, unique_name: str, tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, FEATUREBANK_DATA_DIR=str(tmp_path),  # type: ignore[call-arg]
+                        REDIS_URL=redis_url, FEATUREBANK_MONITOR_INTERVAL_S=INTERVAL_S)
+    numbers = itertools.count()
+
+    def runner(settings: Settings, definitions: Definitions) -> MonitorReport:
+        number = next(numbers)
+        report = sample_report(f"run-{number}", VIEW, shifted_psi=0.6)
+        if number == 0:  # a value the alert body cannot encode: the first period blows up
+            broken = replace(report.breaches[0], value=complex(1, 1))  # type: ignore[arg-type]
+            report = replace(report, breaches=[broken])
+        return report
+
+    async def one_replica() -> None:
+        client = aioredis.Redis.from_url(redis_url)
+        job = MonitoringJob(
+            settings, client, lambda: None, runner=runner,  # type: ignore[arg-type, return-value]
+            notifier=AlertNotifier(WebhookSender(receiver.url, backoff_s=0.01), client,
+                                   namespace=f"{unique_name}:alerts", renotify_s=3600),
+            namespace=unique_name)
+        job.start()
+        await asyncio.sleep(2.6 * INTERVAL_S)
+        await job.stop()
+        await client.aclose()
+
+    asyncio.run(one_replica())
+    assert [b["run_id"] for b in receiver.received] == ["run-1"]
