@@ -15,6 +15,7 @@ from featurebank.cli import (
     stream_cmd,
     training_cmd,
 )
+from featurebank.cli.quiet import quiet_known_warnings
 
 app = typer.Typer(
     name="featurebank",
@@ -34,6 +35,7 @@ def run() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh
+    quiet_known_warnings()
     app()
 
 
