@@ -111,14 +111,20 @@ class AlertNotifier:
         return f"{self.namespace}:sent:{key}"
 
     async def process(self, report: MonitorReport) -> AlertOutcome:
+        """Send what `report` changed. After one send fails for good the rest wait for the next
+        run (the webhook is down: retrying each message would only stretch the run by minutes)."""
         outcome = AlertOutcome([], [], [])
         current = {b.key: b for b in report.breaches}
         for key, breach in current.items():
             await self._fire(key, breach, report, outcome)
+            if outcome.failed:
+                return outcome
         for raw in await self.redis.hkeys(self.open_key):  # type: ignore[misc]
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
             if key not in current:
                 await self._resolve(key, report, outcome)
+                if outcome.failed:
+                    return outcome
         return outcome
 
     async def _fire(self, key: str, breach: Breach, report: MonitorReport,

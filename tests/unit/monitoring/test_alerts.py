@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from featurebank.monitoring.alerts import AlertNotifier, AlertOutcome, WebhookSender
 from featurebank.monitoring.report import MonitorReport
 from featurebank.settings import Settings
-from tests.support.monitor_reports import sample_report
+from tests.support.monitor_reports import drift_breach, sample_report
 from tests.support.services import free_port
 from tests.support.webhook import WebhookReceiver, webhook_receiver
 
@@ -146,3 +147,17 @@ def test_a_webhook_url_that_is_not_http_is_refused_naming_the_variable(url: str)
         Settings(_env_file=None, FEATUREBANK_ALERT_WEBHOOK_URL=url)  # type: ignore[call-arg]
     assert Settings(_env_file=None,  # type: ignore[call-arg]
                     FEATUREBANK_ALERT_WEBHOOK_URL="").alert_webhook_url is None
+
+
+def test_a_down_webhook_stops_the_round_and_the_next_run_sends_everything(
+        receiver: WebhookReceiver, redis_url: str, unique_name: str) -> None:
+    receiver.statuses[:] = [503] * 2
+    report = sample_report("run-1", "orders", shifted_psi=SHIFTED)
+    report = replace(report, breaches=[drift_breach("orders", f, 0.5) for f in ("x", "y", "z")])
+    again = replace(report, run_id="run-2")
+    ((first,), (second,)) = process(redis_url, receiver.url, unique_name, report, again,
+                                    attempts=2)
+    assert first.failed == ["drift:orders:x:psi"]
+    assert receiver.attempts == 2 + 3  # two tries for the first message, none for the others
+    assert sorted(second.fired) == [f"drift:orders:{f}:psi" for f in ("x", "y", "z")]
+    assert {b["run_id"] for b in receiver.received} == {"run-2"}
