@@ -63,11 +63,13 @@ class Reads:
 
 @dataclass(frozen=True)
 class TrainingUse:
-    """A training set that read features: its id, when it was made and the refs it read."""
+    """A training set that read features: its id, when it was made, the refs it asked for and
+    every view it read (an on-demand view's source views included, which its refs omit)."""
 
     id: str
     created: float | None
     feature_refs: tuple[str, ...]
+    views: tuple[str, ...] = ()
 
 
 class UsageTracker:
@@ -229,9 +231,15 @@ class UsageTracker:
         self.training = sorted(uses, key=lambda u: (-(u.created or 0.0), u.id))
         self.generation += 1
 
+    def add_training(self, use: TrainingUse) -> None:
+        """A training set this process just accepted, shown before the next re-read of the
+        records on disk (`set_training`) would find it."""
+        self.set_training([*(u for u in self.training if u.id != use.id), use])
+
     def training_for_view(self, view: str) -> list[TrainingUse]:
         prefix = f"{view}:"
-        return [u for u in self.training if any(r.startswith(prefix) for r in u.feature_refs)]
+        return [u for u in self.training
+                if view in u.views or any(r.startswith(prefix) for r in u.feature_refs)]
 
     def training_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

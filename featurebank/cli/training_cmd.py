@@ -5,9 +5,10 @@
     featurebank training-set --rerun out/manifest.json --out again.parquet
 
 The output directory gets `entities.parquet` and `manifest.json` beside `--out` (the manifest
-is what `--rerun` reads); `--out` itself is the data file, in the format its extension names
-(`.parquet`, `.csv` or `.json`, the same renderings as the HTTP download); any other extension
-is refused before any work is done.
+is what `--rerun` reads), and the set is recorded (without its rows) under the data directory
+where the API records its jobs, so the catalog's lineage and usage show it. `--out` itself is
+the data file, in the format its extension names (`.parquet`, `.csv` or `.json`, the same
+renderings as the HTTP download); any other extension is refused before any work is done.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from featurebank.cli.common import console, friendly_errors, load_settings, pars
 from featurebank.definitions import load_definitions
 from featurebank.errors import InvalidInput, UnknownName
 from featurebank.feast_repo import open_store
-from featurebank.training import export
+from featurebank.training import export, jobs
 from featurebank.training import manifest as manifests
 from featurebank.training.engine import Progress as EngineProgress
 from featurebank.training.features import select_features
@@ -61,6 +62,16 @@ def deliver(parquet: Path, out: Path, fmt: str) -> None:
         raise InvalidInput(f"--out {out.name!r}: {exc.message.split(';')[0]}; use a .parquet "
                            f"--out (the rows are kept in {parquet})", detail=exc.detail) from None
     parquet.unlink()
+
+
+def _record(data_path: Path, manifest: manifests.Manifest, entity_rows: int) -> None:
+    """Record the set where the API records its jobs, so the catalog's lineage and usage show
+    it; the set is built either way, so a data directory that cannot be written only warns."""
+    try:
+        jobs.record_built(data_path, manifest, entity_rows)
+    except OSError as exc:
+        console.print(f"[yellow]warning:[/yellow] training set {manifest.id} is not recorded "
+                      f"in {data_path} for the catalog: {exc}")
 
 
 def _bar(progress: Progress, task: TaskID) -> EngineProgress:
@@ -139,6 +150,7 @@ def training_set_command(
                                            progress=_bar(progress, task))
                 shutil.rmtree(directory / "tmp", ignore_errors=True)
                 deliver(directory / manifests.OUTPUT_FILE, out, fmt)
+                _record(settings.data_path, manifest, spine.num_rows)
     if rerun is not None:
         state = "identical" if report.identical else "different"
         console.print(f"re-ran {rerun}: output is [bold]{state}[/bold] ({report.output_sha256})")

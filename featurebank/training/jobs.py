@@ -64,6 +64,7 @@ class JobRecord:
     error: dict[str, Any] | None = None
     finished_at: str | None = None
     owner: str | None = None  # the runner holding the lease; None on records from before leases
+    origin: str = "server"  # "cli": built by `featurebank training-set`, rows not kept here
 
 
 def jobs_root(data_path: Path) -> Path:
@@ -179,6 +180,25 @@ def read_manifest(data_path: Path, set_id: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(path.read_text())
     return data
+
+
+def record_built(data_path: Path, manifest: manifests.Manifest, entity_rows: int, *,
+                 origin: str = "cli") -> JobRecord:
+    """Record a training set built outside the API (the CLI) where the API records its jobs,
+    so the catalog's lineage and usage, `GET /training-sets/{id}` and `list_training_sets`
+    see it like any other. Only the manifest is kept: the rows stay in the file the CLI wrote."""
+    record = JobRecord(id=manifest.id, status="succeeded", created_at=manifest.created_at,
+                       feature_refs=list(manifest.feature_refs),
+                       feature_service=manifest.feature_service, views=list(manifest.views),
+                       entity_rows=entity_rows, progress=1.0, phase="done",
+                       rows=manifest.row_count, plan=manifest.plan, timings=manifest.timings,
+                       finished_at=datetime.now(UTC).isoformat(), origin=origin)
+    directory = job_dir(data_path, record.id)
+    directory.mkdir(parents=True)
+    temp = _temp(directory, manifests.MANIFEST_FILE)
+    temp.write_text(manifest.to_json())
+    os.replace(temp, directory / manifests.MANIFEST_FILE)
+    return finish(directory, record)
 
 
 def run_job(data_path: Path, record: JobRecord, definitions: Definitions, selection: Selection,

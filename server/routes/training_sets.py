@@ -3,8 +3,10 @@
 `POST /training-sets` takes JSON columns, a multipart Parquet/CSV upload, or a spine spec;
 validation (names, timestamps, row limit) happens before the 202 so mistakes are a 4xx naming
 the value, and the join runs in a worker thread. Records live on disk under the data directory,
-so any replica can answer GETs. Creating a training set needs the `write` scope (it spends CPU
-and disk); reading one needs `read` (open when reads are open).
+so any replica can answer GETs (the CLI records the sets it builds there too, without rows).
+An accepted job is handed to the catalog's usage at once, so lineage shows it without waiting
+for the catalog's next re-read of the records. Creating a training set needs the `write` scope
+(it spends CPU and disk); reading one needs `read` (open when reads are open).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import pyarrow as pa
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from featurebank.errors import Conflict, InvalidInput, LimitExceeded, UnknownName
+from featurebank.catalog.training_uses import training_use
+from featurebank.errors import Conflict, InvalidInput, LimitExceeded, NotFound, UnknownName
 from featurebank.training import export, jobs
 from featurebank.training.features import Selection, select_features
 from featurebank.training.manifest import OUTPUT_FILE
@@ -32,6 +35,7 @@ from featurebank.training.spine import (
     read_spine_bytes,
 )
 from server.deps import ReadKey, State, WriteKey
+from server.routes.catalog import usage_of
 from server.state import AppState
 
 router = APIRouter(tags=["training sets"])
@@ -203,6 +207,8 @@ async def create_training_set(request: Request, state: State, key: WriteKey) -> 
     data_path = state.settings.data_path
     runner = _runner(state)
     record = await asyncio.to_thread(runner.create, data_path, selection, spine.num_rows)
+    usage_of(state).add_training(training_use(record.id, record.created_at,
+                                              record.feature_refs, record.views))
     runner.submit(data_path, record, state.definitions, selection, spine,
                   timestamp_column=ts_column, spine_spec=spec, plan=plan)
     body = {"id": record.id, "status": record.status, "entity_rows": spine.num_rows,
@@ -216,7 +222,7 @@ async def get_training_set(set_id: str, state: State, key: ReadKey) -> Response:
     record = await asyncio.to_thread(jobs.read_record, data_path, set_id)
     body: dict[str, Any] = dict(record.__dict__)
     body["manifest"] = await asyncio.to_thread(jobs.read_manifest, data_path, set_id)
-    if record.status == "succeeded":
+    if record.status == "succeeded" and record.origin == "server":
         body["data_url"] = f"/training-sets/{set_id}/data"
     return Response(orjson.dumps(body), media_type="application/json")
 
@@ -231,6 +237,10 @@ async def get_training_set_data(set_id: str, state: State, key: ReadKey,
     if record.status != "succeeded":
         raise Conflict(f"training set {set_id} is {record.status}, not ready",
                        detail={"status": record.status})
+    if record.origin != "server":
+        raise NotFound(f"training set {set_id} was built by the {record.origin}; its rows are "
+                       f"in the file it wrote, not on the server (its manifest is at "
+                       f"/training-sets/{set_id})", detail={"id": set_id, "origin": record.origin})
     path = jobs.job_dir(data_path, set_id) / OUTPUT_FILE
     if format == "parquet":
         return FileResponse(path, media_type=_MEDIA[format], filename=f"{set_id}.parquet")
