@@ -9,12 +9,15 @@ from datetime import UTC, datetime
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from featurebank.errors import FeatureBankError
 from featurebank.settings import Settings
 
-console = Console(stderr=True)
-out = Console()
+# soft_wrap: a line longer than the terminal (or than 80 columns when piped) stays one line, so
+# an error stays greppable and a printed command can be copied whole.
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -23,10 +26,18 @@ def load_settings(**overrides: object) -> Settings:
         values = {k: v for k, v in overrides.items() if v is not None}
         return Settings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
-        console.print(f"[red]error:[/red] bad configuration {where}: {first.get('msg')}")
+        console.print(f"[red]error:[/red] {escape(describe_settings_error(exc))}")
         raise typer.Exit(2) from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line naming the variable and what is wrong with it (pydantic's wording trimmed)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if where in message:
+        return f"bad configuration: {message}"
+    return f"bad configuration {where}: {message}"
 
 
 @contextmanager

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import redis
 from typer.testing import CliRunner
@@ -69,3 +74,31 @@ def test_doctor_lists_checks(sample_repo: SampleRepo) -> None:
     result = runner.invoke(app, ["doctor"], env=env_for(sample_repo))
     assert "redis" in result.output
     assert "feast repo" in result.output
+
+
+BAD_PORT = "error: bad configuration: REDIS_URL port must be a number from 1 to 65535, got 'abc'"
+
+
+@pytest.mark.parametrize("args", [
+    ["materialize"], ["serve"], ["up"], ["doctor"], ["apply"], ["plan"],
+    ["training-set", "--out", "never.parquet"],
+])
+def test_malformed_redis_url_is_one_line_for_every_command(tmp_path: Path,
+                                                           args: list[str]) -> None:
+    env = {"REDIS_URL": "redis://cache:abc/0", "FEATUREBANK_DATA_DIR": str(tmp_path)}
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [BAD_PORT]
+    assert list(tmp_path.iterdir()) == []  # nothing was started or written
+
+
+@pytest.mark.slow
+def test_malformed_redis_url_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
+    """`stream` installs signal handlers first, so it runs as its own process here."""
+    env = {**os.environ, "REDIS_URL": "redis://cache:6379/zero",
+           "FEATUREBANK_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "featurebank.cli.main", "stream"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: bad configuration: REDIS_URL database must be a whole number, got 'zero'"]
