@@ -13,7 +13,6 @@ not re-read a directory of thousands of runs.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -22,6 +21,8 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from featurebank.errors import InvalidInput, NotFound
 from featurebank.monitoring.report import (
@@ -140,7 +141,7 @@ class ReportStore:
         report: MonitorReport | None = None
         path = self.directory / entry.name
         try:
-            report = report_from_dict(json.loads(path.read_bytes()))
+            report = report_from_dict(orjson.loads(path.read_bytes()))
         except FileNotFoundError:
             return None
         except (ValueError, InvalidInput) as exc:  # half-written JSON or a foreign file

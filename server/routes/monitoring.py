@@ -27,6 +27,8 @@ log = logging.getLogger("featurebank.monitoring")
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 
 HISTORY_RUNS = 100
+PANEL_RUNS = 50
+"""The view page plots fewer runs: a first read parses each file (~15 ms for 200 features)."""
 PLOT_W, PLOT_H = 220, 48
 BAR_W, BAR_H = 150, 48
 DEFAULT_LIMITS = {"psi": 0.2, "js": 0.1, "match_rate": 0.99}
@@ -220,7 +222,7 @@ async def view_panel(state: AppState, view: str) -> dict[str, Any]:
     """The panel context for the view page (`server/routes/ui.py`); never fails the page."""
     store = report_store(state)
     try:
-        runs = await asyncio.to_thread(store.runs, HISTORY_RUNS)
+        runs = await asyncio.to_thread(store.runs, PANEL_RUNS)
     except OSError as exc:  # an unreadable runs directory must not take the catalog page down
         log.warning("monitoring panel for %s: cannot read runs: %s", view, exc)
         return {"available": False, "error": "monitoring runs could not be read"}
