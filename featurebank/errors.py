@@ -38,6 +38,10 @@ class InvalidInput(FeatureBankError):
 
 SUGGESTIONS = 3
 """Close matches offered per unknown name."""
+CUTOFF = 0.6
+"""difflib's default similarity floor."""
+MARGIN = 0.15
+"""A match further than this below the best one is left out."""
 LIST_ALL_UP_TO = 6
 """With no close match, a pool this small is listed whole (a complete list is never arbitrary)."""
 
@@ -66,10 +70,23 @@ def close_matches(name: str, known: Iterable[str], *, limit: int = SUGGESTIONS) 
 
 
 def _close(name: str, known: Iterable[str], limit: int) -> list[str]:
+    """difflib's close matches, but only those about as close as the best one: a shared
+    suffix alone (`acount_stats` ~ `region_stats`, 0.67) is no match when `account_stats`
+    (0.96) is there."""
     folded: dict[str, str] = {}
     for item in known:
         folded.setdefault(item.lower(), item)
-    return [folded[f] for f in difflib.get_close_matches(name.lower(), folded, n=limit)]
+    matcher = difflib.SequenceMatcher(b=name.lower())
+    scored = []
+    for key in folded:
+        matcher.set_seq1(key)
+        if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF:
+            score = matcher.ratio()
+            if score >= CUTOFF:
+                scored.append((-score, key))
+    scored.sort()
+    best = -scored[0][0] if scored else 0.0
+    return [folded[key] for score, key in scored if -score >= best - MARGIN][:limit]
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -44,10 +44,11 @@ class MaterializeProgress:
 def select_views(definitions: Definitions, names: Sequence[str] | None) -> list[ViewSpec]:
     """The views to materialize: the named ones, or every online view with Parquet history."""
     if names:
+        unknown = [name for name in names if name not in definitions.views]
+        if unknown:
+            raise UnknownName("feature view", *unknown, known=sorted(definitions.views))
         chosen = []
         for name in names:
-            if name not in definitions.views:
-                raise UnknownName("feature view", name, known=sorted(definitions.views))
             view = definitions.views[name]
             if not view.online:
                 raise InvalidInput(f"feature view {name!r} has online=False; nothing to serve")

@@ -30,7 +30,7 @@ from featurebank.catalog.stats import ViewStatsCache, offline_range
 from featurebank.catalog.training_uses import list_training_uses
 from featurebank.catalog.usage import PlanSource, UsageTracker
 from featurebank.definitions import Definitions
-from featurebank.errors import InvalidInput, NotFound
+from featurebank.errors import InvalidInput, NotFound, did_you_mean
 from featurebank.settings import Settings
 
 log = logging.getLogger("featurebank.catalog")
@@ -238,8 +238,9 @@ class Catalog:
     def record(self, kind: str, name: str) -> Any:
         table = self._table(kind)
         if name not in table:
-            raise NotFound(f"no {kind[:-1].replace('-', ' ')} named {name!r}",
-                           detail={"kind": kind, "name": name})
+            hint = did_you_mean(name, table)
+            raise NotFound(f"no {kind[:-1].replace('-', ' ')} named {name!r}"
+                           + (f"; {hint}" if hint else ""), detail={"kind": kind, "name": name})
         return table[name]
 
     async def view_detail(self, name: str, *, with_stats: bool = True,
@@ -248,7 +249,9 @@ class Catalog:
         snap = self.snapshot
         record = snap.records.views.get(name)
         if record is None:
-            raise NotFound(f"no feature view named {name!r}", detail={"name": name})
+            hint = did_you_mean(name, snap.records.views)
+            raise NotFound(f"no feature view named {name!r}" + (f"; {hint}" if hint else ""),
+                           detail={"name": name})
         if redis is not None:  # one HGETALL: the page shows the watermark as of now
             self.watermarks.update(await online_watermarks(redis, snap.definitions.project,
                                                            [name]))

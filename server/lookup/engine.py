@@ -10,7 +10,7 @@ import numpy as np
 
 from featurebank.codec.columns import Values
 from featurebank.codec.timestamps import decode_timestamp, format_timestamp
-from featurebank.errors import InvalidInput, LimitExceeded
+from featurebank.errors import InvalidInput, LimitExceeded, close_matches
 from server.lookup.odfv import compute_on_demand
 from server.lookup.plan import LookupPlan
 from server.lookup.wire import LookupRedis, WireRedis
@@ -31,14 +31,18 @@ def validate_entities(plan: LookupPlan, entities: Any, max_entities: int) -> int
     needed = plan.join_keys | plan.request_fields
     if not isinstance(entities, dict) or (not entities and needed):
         raise InvalidInput("'entities' must be an object of join key → list of values")
+    unknown = [name for name in entities if name not in needed]
+    if unknown:  # all of them at once, each with its close matches
+        close = {name: close_matches(str(name), needed) for name in unknown}
+        named = ", ".join(f"{name!r}" + (f" (did you mean: {', '.join(close[name])})"
+                                         if close[name] else "") for name in unknown)
+        raise InvalidInput(
+            f"entities has {named}, not a join key or request field of the requested features "
+            f"(expected: {sorted(needed)})",
+            detail={"join_key": unknown[0], "join_keys": unknown, "suggestions": close},
+        )
     count = -1 if entities else 1  # entity-less views alone: one row
     for name, column in entities.items():
-        if name not in plan.join_keys and name not in plan.request_fields:
-            raise InvalidInput(
-                f"entities has {name!r}, which is not a join key of the requested features "
-                f"(expected: {sorted(needed)})",
-                detail={"join_key": name},
-            )
         if not isinstance(column, list):
             raise InvalidInput(f"entities[{name!r}] must be a list", detail={"join_key": name})
         if count == -1:

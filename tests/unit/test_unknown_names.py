@@ -45,3 +45,9 @@ def test_a_small_pool_is_listed_whole_when_nothing_is_close() -> None:
 def test_one_name_keeps_the_single_form() -> None:
     message = UnknownName("feature", "stats:rat", known=REFS).message
     assert message.startswith("unknown feature 'stats:rat'; did you mean: stats:rate")
+
+
+def test_a_shared_suffix_alone_is_no_match_beside_a_real_one() -> None:
+    views = ["account_stats", "region_stats", "pair_stats"]
+    assert close_matches("acount_stats", views) == ["account_stats"]
+    assert close_matches("stats_v", ["stats_v1", "stats_v2", "other"]) == ["stats_v1", "stats_v2"]

@@ -228,3 +228,15 @@ def test_every_unknown_feature_is_named_with_close_matches(client: TestClient) -
         "account_stats:zzzzzz": [],  # not "did you mean" every feature of the view
     }
     assert "'region_stats:demnd' (did you mean: region_stats:demand)" in error["message"]
+
+
+def test_every_unknown_entity_key_is_named_with_close_matches(client: TestClient) -> None:
+    status, body = post(client, {"features": ["account_stats:tier", "region_stats:demand"],
+                                 "entities": {"account_idd": [1], "region_code": ["north"],
+                                              "zzz": [1]}})
+    assert status == 422
+    error = body["error"]
+    assert error["detail"]["join_keys"] == ["account_idd", "zzz"]
+    assert error["detail"]["suggestions"] == {"account_idd": ["account_id"], "zzz": []}
+    assert error["message"].startswith("entities has 'account_idd' (did you mean: account_id), "
+                                       "'zzz', not a join key")
