@@ -8,6 +8,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from streaming.status import parse_skipped, skipped_key
+
 
 async def check_redis(client: aioredis.Redis) -> dict[str, Any]:
     began = time.perf_counter()
@@ -31,3 +33,19 @@ async def check_broker(bootstrap: str) -> dict[str, Any]:
         writer.close()
         return {"status": "ok", "bootstrap": server.strip()}
     return {"status": "down", "bootstrap": bootstrap, "required": False}
+
+
+async def check_stream(client: aioredis.Redis, project: str) -> dict[str, Any]:
+    """The views the stream processors skip, as they report them (`streaming.status`).
+
+    Degraded (not down: lookups are unaffected) while any view is skipped; "unknown" when
+    Redis does not answer (the redis check reports that).
+    """
+    try:
+        raw = await asyncio.wait_for(client.hgetall(skipped_key(project)),  # type: ignore[arg-type]
+                                     timeout=1.0)
+    except Exception as exc:  # any failure means "not known"; the type says why
+        return {"status": "unknown", "error": type(exc).__name__}
+    if not raw:
+        return {"status": "ok"}
+    return {"status": "degraded", "skipped_views": parse_skipped(raw)}

@@ -2,7 +2,9 @@
 
 Every stream feature view whose source is a KafkaSource contributes its topic. Views that share
 a source share one `TopicPlan`; each keeps its own online write and transformation, and the
-source's history is written once per distinct `batch_source` directory.
+source's history is written once per distinct `batch_source` directory. A view (or a whole
+source) that cannot be planned is left out with its reason in `StreamPlan.skipped`, which the
+processor logs and publishes for `/health` (`streaming.status`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from featurebank.aggregations import WindowedAggregation, aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
 from featurebank.errors import FeatureBankError, InvalidInput
 from featurebank.offline.sources import ParquetSource, offline_source
+from streaming.aggregation_types import check_types, column_kinds
 from streaming.contract import Contract
 from streaming.schema import SourceSchema, derive_schema, parse_ddl
+from streaming.transform import transformation_of
 
 log = logging.getLogger("featurebank.stream")
 
@@ -47,6 +51,8 @@ class StreamPlan:
     project: str
     version: str
     topics: dict[str, TopicPlan]
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Stream view name → why it is not consumed (its definition cannot work as it stands)."""
 
     def topic_names(self) -> list[str]:
         return sorted(self.topics)
@@ -85,16 +91,22 @@ def _offline_targets(views: list[ViewSpec]) -> tuple[ParquetSource, ...]:
     return tuple(targets.values())
 
 
-def _with_windows(views: list[ViewSpec]) -> tuple[list[ViewSpec],
-                                                  dict[str, tuple[WindowedAggregation, ...]]]:
-    """Views whose aggregations are usable, and those aggregations; the others are skipped."""
+def _with_windows(views: list[ViewSpec], schema: SourceSchema, mapping: dict[str, str],
+                  skipped: dict[str, str]) -> tuple[list[ViewSpec],
+                                                    dict[str, tuple[WindowedAggregation, ...]]]:
+    """Views whose aggregations are usable, and those aggregations; the others are skipped
+    (with their reason in `skipped`)."""
     kept: list[ViewSpec] = []
     windows: dict[str, tuple[WindowedAggregation, ...]] = {}
+    source_kinds = {column.name: column.kind for column in schema.columns}
     for view in views:
         try:
             found = aggregations_of(view)
+            kinds = column_kinds(view, source_kinds, mapping, transformation_of(view) is not None)
+            check_types(view, found, kinds)
         except ValueError as exc:
             log.error("stream feature view %s is skipped: %s", view.name, exc)
+            skipped[view.name] = str(exc)
             continue
         kept.append(view)
         if found:
@@ -105,6 +117,7 @@ def _with_windows(views: list[ViewSpec]) -> tuple[list[ViewSpec],
 def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
     """The plan for a registry snapshot; a source that cannot be planned is logged and skipped."""
     topics: dict[str, TopicPlan] = {}
+    skipped: dict[str, str] = {}
     for views in kafka_views(definitions).values():
         source = views[0].source
         assert isinstance(source, KafkaSource)
@@ -117,7 +130,7 @@ def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
             missing = sorted(keys - set(schema.names()))
             if missing:
                 raise InvalidInput(f"schema_json of {source.name!r} lacks join key(s) {missing}")
-            views, windows = _with_windows(views)
+            views, windows = _with_windows(views, schema, mapping, skipped)
             if not views:
                 continue
             plan = TopicPlan(
@@ -132,10 +145,15 @@ def build_plan(definitions: Definitions, max_skew_s: float) -> StreamPlan:
             )
         except FeatureBankError as exc:
             log.error("KafkaSource %s is skipped: %s", source.name, exc.message)
+            skipped.update({view.name: f"KafkaSource {source.name!r} is skipped: {exc.message}"
+                            for view in views})
             continue
         if plan.topic in topics:
             log.error("topic %s is read by two KafkaSources (%s, %s); keeping the first",
                       plan.topic, topics[plan.topic].source_name, plan.source_name)
+            skipped.update({view.name: f"topic {plan.topic!r} is already read by KafkaSource "
+                                       f"{topics[plan.topic].source_name!r}"
+                            for view in plan.views})
             continue
         topics[plan.topic] = plan
-    return StreamPlan(definitions.project, definitions.version, topics)
+    return StreamPlan(definitions.project, definitions.version, topics, skipped)

@@ -45,6 +45,7 @@ from streaming.plan import StreamPlan, TopicPlan, build_plan
 from streaming.sinks.dlq import DeadLetterSink, DeadLettersUnconfirmed
 from streaming.sinks.parquet import ParquetHistorySink
 from streaming.sinks.redis import RedisOnlineSink
+from streaming.status import PUBLISH_EVERY_S, publish_skipped
 
 log = logging.getLogger("featurebank.stream")
 
@@ -121,6 +122,7 @@ class StreamProcessor:
         self._plan = StreamPlan(self._store.project, "", {})
         self._stop = False
         self._next_refresh = 0.0
+        self._next_report = 0.0
         client_options = ClientOptions(
             bootstrap_servers=settings.kafka_bootstrap_servers, group_id=settings.consumer_group,
             session_timeout_ms=options.session_timeout_ms,
@@ -139,6 +141,7 @@ class StreamProcessor:
             settings.kafka_bootstrap_servers, client_id=f"{settings.consumer_group}-dlq"))
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5,
                                       socket_connect_timeout=2)
+        self._redis = client
         self._online = RedisOnlineSink(client, self._store.project)
         self._offline = ParquetHistorySink()
         self._buffer = OfflineBuffer(options.offline_flush_s, options.offline_flush_rows)
@@ -193,8 +196,20 @@ class StreamProcessor:
     def _maybe_refresh(self) -> None:
         self._apply_subscription()
         now = time.monotonic()
-        if now < self._next_refresh:
-            return
+        if now >= self._next_refresh:
+            self._refresh(now)
+        if now >= self._next_report:
+            self._report_skipped(now)
+
+    def _report_skipped(self, now: float) -> None:
+        """Keep the skipped views (and why) readable by `/health` (see `streaming.status`)."""
+        self._next_report = now + PUBLISH_EVERY_S
+        try:
+            publish_skipped(self._redis, self._plan.project, self._plan.skipped)
+        except redis.RedisError as exc:  # a report only: the next one retries
+            log.warning("could not report skipped views (%s)", type(exc).__name__)
+
+    def _refresh(self, now: float) -> None:
         interval = self.settings.registry_refresh_s
         self._next_refresh = now + (interval if interval > 0 else float("inf"))
         try:
@@ -208,6 +223,7 @@ class StreamProcessor:
         plan = build_plan(definitions, self.settings.max_event_skew_s)
         old, new = self._plan.topic_names(), plan.topic_names()
         self._plan = plan
+        self._next_report = 0.0  # report the new plan's skipped views now
         if old != new:
             self._resubscribe(new)
             log.info("registry %s: consuming %s", plan.version, ", ".join(new) or "nothing")
