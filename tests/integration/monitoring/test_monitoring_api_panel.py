@@ -76,7 +76,8 @@ def test_panel_draws_history_histograms_freshness_and_breaches(repo: MonitorRepo
     assert 'aria-label="current · 400 rows"' in html
     assert "<title>[3, 4): 48 (48.0%)</title>" in html  # the current window's shifted bin
     assert "<title>b: 4 (40.0%)</title>" in html  # a categorical feature
-    assert 'class="badge fresh">30 s old</span>' in html
+    assert 'class="badge fresh">30s old</span>' in html
+    assert "vs SLA 10.0m" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script>" not in html
     assert "http" not in html.replace("http://www.w3.org", "")  # nothing fetched: works offline
