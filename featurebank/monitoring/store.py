@@ -18,7 +18,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +55,37 @@ def _build(cls: Any, data: object, where: str, **nested: Any) -> Any:
         if values.get(name) is not None:
             values[name] = convert(values[name], f"{where}.{name}")
     try:
-        return cls(**values)
+        built = cls(**values)
     except TypeError as exc:  # a missing or foreign field
         raise InvalidInput(f"{where}: {exc}") from exc
+    for item in fields(cls):  # metrics and plots do arithmetic on these: a wrong type is refused
+        if item.name not in nested and not _conforms(values.get(item.name), str(item.type)):
+            raise InvalidInput(f"{where}.{item.name}: {values.get(item.name)!r} is not "
+                               f"{item.type}")
+    return built
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {"str": (str,), "BreachKind": (str,), "int": (int,),
+                                         "float": (int, float)}
+
+
+def _conforms(value: object, annotation: str) -> bool:
+    """Whether a JSON value fits a field annotated `annotation` (e.g. 'list[float] | None')."""
+    for option in (part.strip() for part in annotation.split("|")):
+        if option == "None":
+            if value is None:
+                return True
+        elif option in _SCALARS:
+            if isinstance(value, _SCALARS[option]) and not isinstance(value, bool):
+                return True
+        elif option.startswith("list[") and option[5:-1] in _SCALARS:
+            kinds = _SCALARS[option[5:-1]]
+            if isinstance(value, list) and all(
+                    isinstance(v, kinds) and not isinstance(v, bool) for v in value):
+                return True
+        else:  # object, dict[...]: anything JSON
+            return True
+    return False
 
 
 def _items(convert: Any) -> Any:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +82,28 @@ def test_gauges_from_a_report_and_before_any_run() -> None:
     assert samples[("featurebank_monitor_breaches", (("kind", "freshness"),))] == 0
     empty = {s.name: s.value for family in report_families(None) for s in family.samples}
     assert empty == {"featurebank_monitor_breaches": 0}
+
+
+@pytest.mark.parametrize(("path", "value", "problem"), [
+    (("drift", 0, "psi"), "high", "report.drift[0].psi: 'high' is not float | None"),
+    (("drift", 0, "reference", "counts"), [1, "2"], "report.drift[0].reference.counts"),
+    (("freshness", 0, "threshold_s"), None, "report.freshness[0].threshold_s"),
+    (("breaches", 0, "value"), True, "report.breaches[0].value"),
+    (("generated_at",), 17, "report.generated_at"),
+])
+def test_a_run_with_wrong_types_is_skipped_so_metrics_keep_working(
+        tmp_path: Path, path: tuple[object, ...], value: object, problem: str) -> None:
+    write_report(tmp_path, sample_report("run-1", "orders", shifted_psi=0.6), age_s=10)
+    data = sample_report("run-2", "orders", shifted_psi=0.6).to_dict()
+    target: Any = data
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    with pytest.raises(InvalidInput) as caught:
+        report_from_dict(data)
+    assert caught.value.message.startswith(problem)
+    (runs_dir(tmp_path) / "run-2.json").write_text(json.dumps(data))
+    latest = ReportStore(tmp_path).latest()
+    assert latest is not None
+    assert latest.run_id == "run-1"
+    assert report_families(latest)  # a scrape does arithmetic on every value
