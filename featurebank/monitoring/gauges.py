@@ -12,6 +12,7 @@ by `featurebank_monitor_last_run_timestamp_seconds` instead.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, get_args
@@ -21,15 +22,7 @@ from prometheus_client.registry import Collector
 
 from featurebank.monitoring.report import BreachKind, MonitorReport
 
-METRIC_NAMES = (
-    "featurebank_feature_psi",
-    "featurebank_feature_js",
-    "featurebank_feature_match_rate",
-    "featurebank_view_freshness_seconds",
-    "featurebank_view_freshness_threshold_seconds",
-    "featurebank_monitor_breaches",
-    "featurebank_monitor_last_run_timestamp_seconds",
-)
+log = logging.getLogger("featurebank.monitoring")
 
 
 def _epoch(text: str) -> float | None:
@@ -91,4 +84,9 @@ class MonitoringCollector(Collector):
         self.latest = latest
 
     def collect(self) -> Iterator[Any]:
-        yield from report_families(self.latest())
+        try:
+            report = self.latest()
+        except OSError as exc:  # the runs directory is unreadable: the API's own metrics stay up
+            log.warning("monitoring gauges: cannot read runs: %s", exc)
+            report = None
+        yield from report_families(report)

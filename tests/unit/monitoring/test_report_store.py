@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from featurebank.errors import InvalidInput, NotFound
-from featurebank.monitoring.gauges import report_families
+from featurebank.monitoring.gauges import MonitoringCollector, report_families
 from featurebank.monitoring.store import ReportStore, report_from_dict, runs_dir, view_history
 from tests.support.monitor_reports import sample_report, write_report
 
@@ -107,3 +107,12 @@ def test_a_run_with_wrong_types_is_skipped_so_metrics_keep_working(
     assert latest is not None
     assert latest.run_id == "run-1"
     assert report_families(latest)  # a scrape does arithmetic on every value
+
+
+def test_gauges_survive_an_unreadable_runs_directory(tmp_path: Path) -> None:
+    runs = runs_dir(tmp_path)
+    runs.parent.mkdir(parents=True)
+    runs.write_text("not a directory")
+    families = list(MonitoringCollector(ReportStore(tmp_path).latest).collect())
+    assert {f.name for f in families} >= {"featurebank_feature_psi",
+                                          "featurebank_monitor_breaches"}
