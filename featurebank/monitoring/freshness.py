@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
 import redis
 
 from featurebank import freshness as watermarks
 from featurebank.definitions import Definitions
 from featurebank.monitoring import log_layout
+from featurebank.monitoring.logs_window import LoggedWindow
 from featurebank.monitoring.report import ViewFreshness, iso
 from featurebank.monitoring.thresholds import ViewThresholds
 from featurebank.offline.latest import quote
@@ -28,9 +28,9 @@ log = logging.getLogger("featurebank.monitoring")
 
 
 def served_event_times(connection: duckdb.DuckDBPyConnection, definitions: Definitions,
-                       logs: pa.Table) -> dict[str, datetime]:
+                       logs: LoggedWindow) -> dict[str, datetime]:
     """View -> newest event time among the values served in `logs` (registered as `logs`)."""
-    present = set(logs.column_names)
+    present = logs.columns
     selects: list[str] = []
     views: list[str] = []
     ok = int(log_layout.FieldStatus.PRESENT)
@@ -44,9 +44,10 @@ def served_event_times(connection: duckdb.DuckDBPyConnection, definitions: Defin
         if parts:
             selects.append(f"greatest({', '.join(parts)})" if len(parts) > 1 else parts[0])
             views.append(view.name)
-    if not selects or logs.num_rows == 0:
+    if not selects or logs.rows == 0:
         return {}
-    row = connection.execute(f"SELECT {', '.join(selects)} FROM logs").fetchone()  # noqa: S608
+    rows = connection.execute(f"SELECT {', '.join(selects)} FROM logs").fetchall()  # noqa: S608
+    row = rows[0] if rows else None
     found: dict[str, datetime] = {}
     for view_name, newest in zip(views, row or (), strict=True):
         if isinstance(newest, datetime):

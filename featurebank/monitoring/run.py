@@ -28,7 +28,7 @@ import orjson
 from featurebank.definitions import Definitions, load_definitions
 from featurebank.errors import InvalidInput
 from featurebank.feast_repo import open_store
-from featurebank.monitoring import log_layout, samples
+from featurebank.monitoring import samples
 from featurebank.monitoring.breaches import find_breaches
 from featurebank.monitoring.consistency import check_consistency
 from featurebank.monitoring.distributions import (
@@ -39,6 +39,7 @@ from featurebank.monitoring.distributions import (
 )
 from featurebank.monitoring.drift_report import feature_drift
 from featurebank.monitoring.freshness import read_watermarks, served_event_times, view_freshness
+from featurebank.monitoring.logs_window import load_window
 from featurebank.monitoring.report import FeatureConsistency, FeatureDrift, MonitorReport, iso
 from featurebank.monitoring.store import runs_dir
 from featurebank.monitoring.thresholds import ViewThresholds, parse_duration, view_thresholds
@@ -143,12 +144,10 @@ def compute_report(settings: Settings, definitions: Definitions, *, window: time
     connection = duckdb.connect()
     try:
         connection.execute("SET TimeZone = 'UTC'")
-        logs = log_layout.read_logs(settings.data_path, start, end, connection=connection)
-        connection.register("logs", logs)
+        logs = load_window(connection, definitions, settings.data_path, start, end)
         consistency: list[FeatureConsistency] = []
         if "consistency" in parts:
-            consistency = check_consistency(connection, definitions, logs, work,
-                                            progress=report)
+            consistency = check_consistency(connection, definitions, logs, progress=report)
         drift: list[FeatureDrift] = []
         if "drift" in parts:
             drift = _drift(connection, definitions, settings, parsed,

@@ -28,6 +28,7 @@ from featurebank.definitions import Definitions, ViewSpec
 from featurebank.errors import InvalidInput
 from featurebank.monitoring import log_layout
 from featurebank.monitoring.distributions import Column, FeatureKey, Sample, is_monitored
+from featurebank.monitoring.logs_window import TABLE, LoggedWindow
 from featurebank.offline.latest import quote
 from featurebank.offline.sources import offline_source
 from featurebank.training import jobs
@@ -48,9 +49,9 @@ def monitored_features(definitions: Definitions) -> list[FeatureKey]:
             for feature in view.features.values() if is_monitored(feature.value_type)]
 
 
-def logged_sample(definitions: Definitions, logs: pa.Table, name: str = "logs") -> Sample:
-    """Served values from a log table registered under `name` (see `read_logs`)."""
-    present = set(logs.column_names)
+def logged_sample(definitions: Definitions, logs: LoggedWindow) -> Sample:
+    """Served values from the window's log table (see `logs_window`)."""
+    present = logs.columns
     columns: dict[FeatureKey, Column] = {}
     for view, feature in monitored_features(definitions):
         value = log_layout.value_column(view, feature)
@@ -60,7 +61,7 @@ def logged_sample(definitions: Definitions, logs: pa.Table, name: str = "logs") 
                 value=f"CASE WHEN {quote(status)} = {int(log_layout.FieldStatus.PRESENT)} "
                       f"THEN {quote(value)} END",
                 counted=f"{quote(status)} IS NOT NULL")
-    return Sample(relation=name, columns=columns)
+    return Sample(relation=TABLE, columns=columns)
 
 
 def _aggregated_relation(connection: duckdb.DuckDBPyConnection, definitions: Definitions,
@@ -75,8 +76,8 @@ def _aggregated_relation(connection: duckdb.DuckDBPyConnection, definitions: Def
            f"FROM read_parquet($files, union_by_name = true) "
            f"WHERE {ts} >= $start AND {ts} < $end "
            f"USING SAMPLE reservoir({AGGREGATION_SPINE_MAX} ROWS) REPEATABLE (7)")
-    spine: pa.Table = connection.execute(
-        sql, {"files": files, "start": start, "end": end}).to_arrow_table()
+    spine: pa.Table = connection.sql(
+        sql, params={"files": files, "start": start, "end": end}).to_arrow_table()
     if spine.num_rows == 0:
         return None
     spine = spine.cast(pa.schema([
