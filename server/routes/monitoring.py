@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -47,6 +48,17 @@ def monitoring_job(state: AppState) -> MonitoringJob | None:
     return job
 
 
+async def _read(function: Callable[..., Any], *args: Any) -> Any:
+    """Run a store read in a worker thread; an unreadable runs directory is a 503 naming it."""
+    try:
+        return await asyncio.to_thread(function, *args)
+    except OSError as exc:
+        log.warning("monitoring runs unreadable: %s", exc)
+        raise DependencyUnavailable(
+            "the monitoring runs directory could not be read; see the server log",
+            detail={"dependency": "monitoring runs"}) from None
+
+
 def _summary(report: MonitorReport) -> dict[str, Any]:
     kinds: dict[str, int] = {}
     for breach in report.breaches:
@@ -69,7 +81,7 @@ def _full(report: MonitorReport) -> dict[str, Any]:
 @router.get("/summary")
 async def summary(state: State, _key: ReadKey) -> dict[str, Any]:
     """The latest run with its open breaches, and the state of this replica's job."""
-    latest = await asyncio.to_thread(report_store(state).latest)
+    latest = await _read(report_store(state).latest)
     job = monitoring_job(state)
     return {
         "latest": _summary(latest) if latest else None,
@@ -88,13 +100,13 @@ def _plain_breach(breach: Any) -> dict[str, Any]:
 @router.get("/runs")
 async def list_runs(state: State, _key: ReadKey,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
-    runs = await asyncio.to_thread(report_store(state).runs, limit)
+    runs = await _read(report_store(state).runs, limit)
     return {"runs": [_summary(r) for r in runs]}
 
 
 @router.get("/runs/{run_id}")
 async def get_run(run_id: str, state: State, _key: ReadKey) -> dict[str, Any]:
-    report = await asyncio.to_thread(report_store(state).get, run_id)
+    report = await _read(report_store(state).get, run_id)
     return _full(report)
 
 
@@ -112,7 +124,8 @@ async def get_view(view: str, state: State, _key: ReadKey,
                    limit: Annotated[int, Query(ge=1, le=1000)] = HISTORY_RUNS) -> dict[str, Any]:
     """Drift, consistency and freshness of one view over the last `limit` runs (oldest first),
     and the newest run's detail: histograms, mismatch examples, open breaches."""
-    return await asyncio.to_thread(_view_history, state, view, limit)
+    result: dict[str, Any] = await _read(_view_history, state, view, limit)
+    return result
 
 
 @router.post("/run", status_code=202)

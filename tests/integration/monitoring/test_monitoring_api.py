@@ -241,3 +241,19 @@ def test_trigger_while_another_replica_runs_is_a_conflict(
         redis_client.delete(lock)
     assert answer.status_code == 409
     assert "already in progress" in answer.json()["error"]["message"]
+
+
+def test_an_unreadable_runs_directory_is_a_503_and_metrics_stay_up(
+        client: TestClient, repo: MonitorRepo) -> None:
+    runs = runs_dir(repo.data)
+    runs.parent.mkdir(parents=True, exist_ok=True)
+    runs.write_text("not a directory")
+    try:
+        for path in ("/monitoring/summary", "/monitoring/runs", f"/monitoring/views/{VIEW}"):
+            answer = client.get(path)
+            assert answer.status_code == 503, path
+            assert "monitoring runs directory" in answer.json()["error"]["message"]
+        assert client.get("/metrics").status_code == 200
+        assert client.get(f"/ui/feature-views/{VIEW}").status_code == 200
+    finally:
+        runs.unlink()
