@@ -4,6 +4,11 @@ Upstream: the topic or file behind each data source, the sources, and (for an on
 the views it reads. Downstream: feature services and on-demand views that read it, training
 sets built from it, and consumers seen in online lookups. The diagram is laid out here, in
 plain numbers, so the template only draws boxes and paths: no JavaScript, no layout engine.
+
+Every edge joins two neighbouring columns (right side of one box to left side of the next), so
+a path only runs through the gap between columns and never crosses a box: a Kafka source's
+offline history sits beside it and feeds the view directly, and consumers that read the view
+without a service sit in the services' column.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from featurebank.catalog.records import Records, ViewRecord
+from featurebank.catalog.records import EntityRecord, Records, ServiceRecord, ViewRecord
 from featurebank.catalog.usage import UsageTracker
 
 NODE_W, NODE_H, COL_GAP, ROW_GAP, PAD = 176, 40, 44, 14, 8
@@ -86,55 +91,113 @@ def _edge(a: Node, b: Node) -> str:
     return f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
 
 
-def diagram(lineage: dict[str, Any], view: ViewRecord) -> Diagram:
-    """Columns: topics/files → sources/input views → the view → services → consumers."""
-    nodes: dict[str, Node] = {}
-    links: list[tuple[str, str]] = []
+class _Builder:
+    """Nodes by column (at most `MAX_PER_COLUMN` each) and links between them."""
 
-    def node(key: str, label: str, sub: str, kind: str, column: int,
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self.links: list[tuple[str, str]] = []
+
+    def node(self, key: str, label: str, sub: str, kind: str, column: int,
              href: str | None = None) -> str:
-        if key not in nodes and sum(n.column == column for n in nodes.values()) < MAX_PER_COLUMN:
-            nodes[key] = Node(key, label, sub, kind, column, href)
+        if key not in self.nodes and sum(
+                n.column == column for n in self.nodes.values()) < MAX_PER_COLUMN:
+            self.nodes[key] = Node(key, label, sub, kind, column, href)
         return key
 
-    center = node("view", view.name, f"{view.type} feature view", "view", 2)
+    def link(self, a: str, b: str) -> None:
+        self.links.append((a, b))
+
+    def build(self) -> Diagram:
+        ordered = list(self.nodes.values())
+        width, height = _place(ordered)
+        nodes = self.nodes
+        edges = [_edge(nodes[a], nodes[b]) for a, b in dict.fromkeys(self.links)
+                 if a in nodes and b in nodes and nodes[b].column == nodes[a].column + 1]
+        return Diagram(width, height, ordered, edges)
+
+
+def _consumers(graph: _Builder, consumers: list[dict[str, Any]], start: str, column: int) -> None:
+    """Consumers read through a service hang off that service, the others off `start`."""
+    for consumer in consumers:
+        name = consumer["name"]
+        via = name.split(" via ", 1)
+        service = f"fs:{via[1]}" if len(via) == 2 else None
+        label = f"{consumer['reads']} reads"
+        if service is not None and service in graph.nodes:
+            column_of = graph.nodes[service].column + 1
+            graph.link(service, graph.node(f"c:{name}", via[0], label, "consumer", column_of))
+        else:
+            graph.link(start, graph.node(f"c:{name}", via[0], label, "consumer", column))
+
+
+def diagram(lineage: dict[str, Any], view: ViewRecord) -> Diagram:
+    """Columns: topics/files → sources/input views → the view → services, training sets,
+    direct consumers → consumers through a service."""
+    graph = _Builder()
+    center = graph.node("view", view.name, f"{view.type} feature view", "view", 2)
     histories = {i["batch_source"] for i in lineage["upstream"] if i.get("batch_source")}
     for item in lineage["upstream"]:
         if item["kind"] == "feature_view":
-            links.append((node(f"fv:{item['name']}", item["name"], "feature view", "view", 1,
-                               f"/ui/feature-views/{item['name']}"), center))
+            graph.link(graph.node(f"fv:{item['name']}", item["name"], "feature view", "view", 1,
+                                  f"/ui/feature-views/{item['name']}"), center)
             continue
         sub = "offline history" if item["name"] in histories else f"{item['type']} source"
-        src = node(f"src:{item['name']}", item["name"], sub, "source", 1,
-                   f"/ui/data-sources/{item['name']}")
-        if item["name"] not in histories:
-            links.append((src, center))
+        src = graph.node(f"src:{item['name']}", item["name"], sub, "source", 1,
+                         f"/ui/data-sources/{item['name']}")
+        graph.link(src, center)
         if item.get("topic"):
-            links.append((node(f"topic:{item['topic']}", item["topic"], "Kafka topic", "topic", 0),
-                           src))
-        if item.get("batch_source"):
-            links.append((src, f"src:{item['batch_source']}"))
+            graph.link(graph.node(f"topic:{item['topic']}", item["topic"], "Kafka topic",
+                                  "topic", 0), src)
         if item.get("path"):
             tail = "/".join(item["path"].rsplit("/", 2)[-2:])
-            links.append((node(f"path:{item['path']}", tail, "Parquet", "file", 0), src))
+            graph.link(graph.node(f"path:{item['path']}", tail, "Parquet", "file", 0), src)
     down = lineage["downstream"]
     for name in down["feature_services"]:
-        links.append((center, node(f"fs:{name}", name, "feature service", "service", 3,
-                                   f"/ui/feature-services/{name}")))
+        graph.link(center, graph.node(f"fs:{name}", name, "feature service", "service", 3,
+                                      f"/ui/feature-services/{name}"))
     for name in down["on_demand_views"]:
-        links.append((center, node(f"fv:{name}", name, "on-demand view", "view", 3,
-                                   f"/ui/feature-views/{name}")))
+        graph.link(center, graph.node(f"fv:{name}", name, "on-demand view", "view", 3,
+                                      f"/ui/feature-views/{name}"))
     for use in down["training_sets"]:
-        links.append((center, node(f"ts:{use['id']}", str(use["id"])[:18], "training set",
-                                   "training", 4)))
-    for consumer in down["consumers"]:
-        name = consumer["name"]
-        via = name.split(" via ", 1)
-        start = f"fs:{via[1]}" if len(via) == 2 and f"fs:{via[1]}" in nodes else center
-        links.append((start, node(f"c:{name}", via[0], f"{consumer['reads']} reads", "consumer",
-                                  4)))
-    ordered = list(nodes.values())
-    width, height = _place(ordered)
-    edges = [_edge(nodes[a], nodes[b]) for a, b in dict.fromkeys(links)
-             if a in nodes and b in nodes and a != b]
-    return Diagram(width, height, ordered, edges)
+        graph.link(center, graph.node(f"ts:{use['id']}", str(use["id"])[:18], "training set",
+                                      "training", 3))
+    _consumers(graph, down["consumers"], center, 3)
+    return graph.build()
+
+
+def service_diagram(records: Records, service: ServiceRecord,
+                    consumers: list[dict[str, Any]]) -> Diagram:
+    """Columns: sources → the views it reads → the service → its consumers."""
+    graph = _Builder()
+    center = graph.node("service", service.name, "feature service", "service", 2)
+    for name in service.views:
+        view = records.views.get(name)
+        sub = f"{view.type} feature view" if view is not None else "feature view"
+        node = graph.node(f"fv:{name}", name, sub, "view", 1, f"/ui/feature-views/{name}")
+        graph.link(node, center)
+        for source in view.sources if view is not None else []:
+            graph.link(graph.node(f"src:{source}", source, "data source", "source", 0,
+                                  f"/ui/data-sources/{source}"), node)
+        for upstream in view.source_views if view is not None else []:
+            graph.link(graph.node(f"up:{upstream}", upstream, "feature view", "view", 0,
+                                  f"/ui/feature-views/{upstream}"), node)
+    for consumer in consumers:
+        graph.link(center, graph.node(f"c:{consumer['name']}", consumer["name"],
+                                      f"{consumer['reads']} reads", "consumer", 3))
+    return graph.build()
+
+
+def entity_diagram(records: Records, entity: EntityRecord) -> Diagram:
+    """Columns: the entity → the views keyed by it → the services reading those views."""
+    graph = _Builder()
+    center = graph.node("entity", entity.name, f"entity · {entity.join_key}", "entity", 0)
+    for name in entity.views:
+        view = records.views[name]
+        node = graph.node(f"fv:{name}", name, f"{view.type} feature view", "view", 1,
+                          f"/ui/feature-views/{name}")
+        graph.link(center, node)
+        for service in view.services:
+            graph.link(node, graph.node(f"fs:{service}", service, "feature service", "service",
+                                        2, f"/ui/feature-services/{service}"))
+    return graph.build()
