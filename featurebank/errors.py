@@ -42,8 +42,17 @@ CUTOFF = 0.6
 """difflib's default similarity floor."""
 MARGIN = 0.15
 """A match further than this below the best one is left out."""
+MAX_NAMED = 20
+"""Unknown names one error names (and matches); a request may carry thousands, and matching
+each against a large registry must not become the cost of answering it."""
+MAX_NAME_CHARS = 200
 LIST_ALL_UP_TO = 6
 """With no close match, a pool this small is listed whole (a complete list is never arbitrary)."""
+
+
+def shorten(name: str) -> str:
+    """A name as an error shows it: no real name is this long, so the rest is cut."""
+    return name if len(name) <= MAX_NAME_CHARS else name[:MAX_NAME_CHARS] + "…"
 
 
 def close_matches(name: str, known: Iterable[str], *, limit: int = SUGGESTIONS) -> list[str]:
@@ -54,6 +63,8 @@ def close_matches(name: str, known: Iterable[str], *, limit: int = SUGGESTIONS) 
     view offers its own features; an unknown one offers same-named or close features of the
     views whose names are close to it.
     """
+    if len(name) > MAX_NAME_CHARS:  # difflib is quadratic in the length; nothing is close
+        return []
     pool = list(dict.fromkeys(known))
     view, colon, feature = name.partition(":")
     if colon and any(":" in k for k in pool):
@@ -115,7 +126,8 @@ class UnknownName(InvalidInput):
     def __init__(self, kind: str, name: object, *more: object,
                  known: Iterable[str] | None = None) -> None:
         # The caller may hand over whatever the request held.
-        names = list(dict.fromkeys(str(n) for n in (name, *more)))
+        everything = list(dict.fromkeys(str(n) for n in (name, *more)))
+        names = [shorten(n) for n in everything[:MAX_NAMED]]
         pool = list(known or ())
         hints = {n: did_you_mean(n, pool) for n in names}
         if len(names) == 1:
@@ -124,9 +136,12 @@ class UnknownName(InvalidInput):
         else:
             message = f"unknown {kind}s " + ", ".join(
                 f"{n!r}" + (f" ({hints[n]})" if hints[n] else "") for n in names)
+        if len(everything) > MAX_NAMED:
+            message += f" and {len(everything) - MAX_NAMED} more"
         suggestions = {n: close_matches(n, pool) for n in names}
         super().__init__(message, detail={"kind": kind, "name": names[0], "names": names,
-                                          "suggestions": suggestions})
+                                          "suggestions": suggestions,
+                                          "count": len(everything)})
         self.kind = kind
         self.name = names[0]
         self.names = names

@@ -10,7 +10,7 @@ import numpy as np
 
 from featurebank.codec.columns import Values
 from featurebank.codec.timestamps import decode_timestamp, format_timestamp
-from featurebank.errors import InvalidInput, LimitExceeded, close_matches
+from featurebank.errors import MAX_NAMED, InvalidInput, LimitExceeded, close_matches, shorten
 from server.lookup.odfv import compute_on_demand
 from server.lookup.plan import LookupPlan
 from server.lookup.wire import LookupRedis, WireRedis
@@ -32,14 +32,16 @@ def validate_entities(plan: LookupPlan, entities: Any, max_entities: int) -> int
     if not isinstance(entities, dict) or (not entities and needed):
         raise InvalidInput("'entities' must be an object of join key → list of values")
     unknown = [name for name in entities if name not in needed]
-    if unknown:  # all of them at once, each with its close matches
-        close = {name: close_matches(str(name), needed) for name in unknown}
+    if unknown:  # all of them at once (up to MAX_NAMED), each with its close matches
+        shown = [shorten(name) for name in unknown[:MAX_NAMED]]
+        close = {name: close_matches(name, needed) for name in shown}
         named = ", ".join(f"{name!r}" + (f" (did you mean: {', '.join(close[name])})"
-                                         if close[name] else "") for name in unknown)
+                                         if close[name] else "") for name in shown)
+        more = f" and {len(unknown) - len(shown)} more" if len(unknown) > len(shown) else ""
         raise InvalidInput(
-            f"entities has {named}, not a join key or request field of the requested features "
-            f"(expected: {sorted(needed)})",
-            detail={"join_key": unknown[0], "join_keys": unknown, "suggestions": close},
+            f"entities has {named}{more}, not a join key or request field of the requested "
+            f"features (expected: {sorted(needed)})",
+            detail={"join_key": shown[0], "join_keys": shown, "suggestions": close},
         )
     count = -1 if entities else 1  # entity-less views alone: one row
     for name, column in entities.items():

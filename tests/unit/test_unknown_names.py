@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from featurebank.errors import UnknownName, close_matches, did_you_mean
+from featurebank.errors import MAX_NAME_CHARS, MAX_NAMED, UnknownName, close_matches, did_you_mean
 
 REFS = ["stats:rate", "stats:trips", "stats:rating_count", "profile:tier", "profile:city",
         "adjusted:rate_plus_bonus"]
@@ -51,3 +51,17 @@ def test_a_shared_suffix_alone_is_no_match_beside_a_real_one() -> None:
     views = ["account_stats", "region_stats", "pair_stats"]
     assert close_matches("acount_stats", views) == ["account_stats"]
     assert close_matches("stats_v", ["stats_v1", "stats_v2", "other"]) == ["stats_v1", "stats_v2"]
+
+
+def test_a_flood_of_unknown_names_is_bounded() -> None:
+    # A body may carry thousands of names; each matched against the registry would make the
+    # error the costly part of the request. The first MAX_NAMED are named and matched.
+    flood = [f"stats:rat{i}" for i in range(5000)]
+    error = UnknownName("feature", *flood, known=REFS)
+    assert len(error.names) == MAX_NAMED
+    assert error.detail["count"] == 5000
+    assert error.message.endswith(f" and {5000 - MAX_NAMED} more")
+    long_name = "stats:" + "r" * 100_000
+    error = UnknownName("feature", long_name, known=REFS)
+    assert error.names == [long_name[:MAX_NAME_CHARS] + "…"]
+    assert close_matches(long_name, REFS) == []
