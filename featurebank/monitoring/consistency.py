@@ -236,7 +236,7 @@ def _summarise(connection: duckdb.DuckDBPyConnection, definitions: Definitions,
     results = []
     for item in logged:
         j = item.index
-        rows, missing, extra, differs = (int(stats[f"{c}{j}"]) for c in "rmed")
+        rows, missing, extra, differs = (int(stats[f"{c}{j}"] or 0) for c in "rmed")
         smape = stats[f"s{j}"]
         examples: list[MismatchExample] = []
         if missing or extra or differs:

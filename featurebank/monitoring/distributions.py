@@ -120,15 +120,6 @@ def _scan(connection: duckdb.DuckDBPyConnection, relation: str, params: dict[str
     return dict(zip(names, row or (), strict=True))
 
 
-def _histogram(found: object, size: int) -> list[int]:
-    counts = [0] * size
-    if isinstance(found, dict):
-        for index, count in found.items():
-            if index is not None and 0 <= int(index) < size:
-                counts[int(index)] = int(count)
-    return counts
-
-
 def _categories(connection: duckdb.DuckDBPyConnection, relation: str, params: dict[str, Any],
                 j: int, top_n: int) -> list[str]:
     sql = (f"SELECT __v{j} AS v, count(*) AS c FROM {relation} "  # noqa: S608
@@ -136,23 +127,33 @@ def _categories(connection: duckdb.DuckDBPyConnection, relation: str, params: di
     return [str(v) for v, _ in connection.execute(sql, params).fetchall()]
 
 
-def _bin_expr(j: int, shape: Bins, params: dict[str, Any]) -> str:
+def _bin_selects(j: int, shape: Bins, params: dict[str, Any]) -> list[str]:
+    """Per bin boundary one count (values below it, or equal to a category), plus non-nulls."""
     value = f"__v{j}"
     if shape.numeric and shape.edges is not None:
-        binned = drift.bin_case_sql(value, shape.edges)
+        counts = drift.below_edges_sql(value, shape.edges)
     else:
-        params[f"__cats{j}"] = shape.categories or []
-        binned = (f"CASE WHEN {value} IS NULL THEN NULL "
-                  f"ELSE COALESCE(list_position($__cats{j}, {value}) - 1, "
-                  f"{len(shape.categories or [])}) END")
-    return f"histogram({binned}) AS h{j}"
+        counts = []
+        for k, category in enumerate(shape.categories or []):
+            params[f"__cat{j}_{k}"] = category
+            counts.append(f"count_if({value} = $__cat{j}_{k})")
+    return [*(f"{sql} AS b{j}_{k}" for k, sql in enumerate(counts)), f"count({value}) AS t{j}"]
+
+
+def _bin_counts(found: dict[str, Any], j: int, shape: Bins) -> list[int]:
+    values = int(found[f"t{j}"] or 0)
+    if shape.numeric and shape.edges is not None:
+        below = [found[f"b{j}_{k}"] for k in range(len(shape.edges) - 2)]
+        return drift.counts_from_below(below, values)
+    counts = [int(found[f"b{j}_{k}"] or 0) for k in range(len(shape.categories or []))]
+    return [*counts, values - sum(counts)]
 
 
 def _count_bins(connection: duckdb.DuckDBPyConnection, relation: str, params: dict[str, Any],
                 keys: list[FeatureKey], shapes: dict[FeatureKey, Bins],
                 with_stats: bool) -> dict[str, Any]:
     bound = dict(params)
-    selects = [_bin_expr(j, shapes[key], bound) for j, key in enumerate(keys)]
+    selects = [sql for j, key in enumerate(keys) for sql in _bin_selects(j, shapes[key], bound)]
     if with_stats:
         selects += _row_stats(keys)
     return _scan(connection, relation, bound, selects)
@@ -183,11 +184,9 @@ def profile_reference(connection: duckdb.DuckDBPyConnection, sample: Sample,
     out: dict[FeatureKey, Bins] = {}
     for j, key in enumerate(keys):
         shape = shapes[key]
-        size = (len(shape.edges) - 1 if shape.edges is not None
-                else len(shape.categories or []) + 1)
         out[key] = Bins(shape.numeric, shape.edges, shape.categories,
-                        _histogram(counted.get(f"h{j}"), size), int(counted[f"r{j}"]),
-                        int(counted[f"n{j}"]), shape.low, shape.high)
+                        _bin_counts(counted, j, shape), int(counted[f"r{j}"] or 0),
+                        int(counted[f"n{j}"] or 0), shape.low, shape.high)
     return out
 
 
@@ -225,7 +224,6 @@ def count_current(connection: duckdb.DuckDBPyConnection, sample: Sample,
     found = _count_bins(connection, relation, sample.params, keys, reference, with_stats=True)
     out: dict[FeatureKey, Counts] = {}
     for j, key in enumerate(keys):
-        size = len(reference[key].counts)
-        out[key] = Counts(_histogram(found.get(f"h{j}"), size), int(found[f"r{j}"]),
-                          int(found[f"n{j}"]))
+        out[key] = Counts(_bin_counts(found, j, reference[key]), int(found[f"r{j}"] or 0),
+                          int(found[f"n{j}"] or 0))
     return out

@@ -59,6 +59,8 @@ def test_known_values() -> None:
     assert drift.psi([1, 0], [0, 1]) == pytest.approx(2 * (1 - 1e-4) * math.log(1e4), rel=1e-3)
     assert drift.null_rate(0, 0) is None
     assert drift.null_rate(1, 4) == 0.25
+    assert drift.counts_from_below([None, None], None) == [0, 0, 0]  # count_if over no rows
+    assert drift.counts_from_below([1, 3], 7) == [1, 2, 4]
 
 
 @given(values)
@@ -99,13 +101,13 @@ def test_sql_bins_agree_with_numpy(reference: list[float], current: list[float])
         rows = [(v,) for v in current] or [(None,)]
         connection.execute("CREATE TABLE t (x DOUBLE)")
         connection.executemany("INSERT INTO t VALUES (?)", rows)
+        counts = drift.below_edges_sql("v", edges)
         found = connection.execute(
-            f"SELECT histogram({drift.bin_case_sql('x', edges)}) FROM t").fetchone()
+            f"SELECT {', '.join([*counts, 'count(v)'])} "
+            "FROM (SELECT NULLIF(x, 'NaN'::DOUBLE) AS v FROM t)").fetchall()[0]
     finally:
         connection.close()
-    sql_counts = [0] * (len(edges) - 1)
-    for index, count in ((found or [None])[0] or {}).items():
-        sql_counts[int(index)] = int(count)
+    sql_counts = drift.counts_from_below(found[:-1], found[-1])
     assert sql_counts == list(drift.bin_counts(current, edges))
 
 
