@@ -16,6 +16,7 @@ consistency, drift or freshness job over them.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -133,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
         settings, now = prepare(work, args.rows, args.users)
         print(f"{args.rows:,} log rows, {args.users * 24:,} history rows ready "
               f"in {time.perf_counter() - t0:.1f}s")
-        totals = []
+        totals, cpus = [], []
         for _ in range(args.repeats):
             marks: dict[str, float] = {}
             started = time.perf_counter()
+            cpu0 = time.process_time()
 
             def progress(phase: str, fraction: float, marks: dict[str, float] = marks,
                          started: float = started) -> None:
@@ -145,17 +147,20 @@ def main(argv: list[str] | None = None) -> None:
             report = run_monitoring(settings, window=timedelta(hours=1), now=now,
                                     progress=progress)
             total = time.perf_counter() - started
+            cpu = time.process_time() - cpu0  # every thread of the process, DuckDB's included
             totals.append(total)
+            cpus.append(cpu)
             rows = max((c.rows for c in report.consistency), default=0)
             matched = min((c.match_rate or 0 for c in report.consistency), default=0)
             phases = ", ".join(f"{p} at {s:.2f}s" for p, s in marks.items())
-            print(f"run: {total:.2f}s, {rows / total:,.0f} logged rows/s "
+            print(f"run: {total:.2f}s ({cpu:.1f} CPU-s), {rows / total:,.0f} logged rows/s "
                   f"(consistency rows {rows:,}, lowest match rate {matched:.4f}, "
                   f"{len(report.drift)} drift entries, {len(report.breaches)} breaches; "
                   f"{phases})")
         best, median = min(totals), statistics.median(totals)
         print(f"monitor run over {args.rows:,} logged rows: median {median:.2f}s "
-              f"({args.rows / median:,.0f} rows/s), best {best:.2f}s")
+              f"({args.rows / median:,.0f} rows/s), best {best:.2f}s, median CPU "
+              f"{statistics.median(cpus):.1f} s; load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -135,6 +135,7 @@ def compute_report(settings: Settings, definitions: Definitions, *, window: time
                    progress: Progress | None = None) -> MonitorReport:
     """The report of one run, without persisting it."""
     report = progress or _no_progress
+    stages = _Stages(report, parts)
     end, start = now, now - window
     parsed = parse_reference(reference, start)
     thresholds: dict[str, ViewThresholds] = {
@@ -147,14 +148,16 @@ def compute_report(settings: Settings, definitions: Definitions, *, window: time
         logs = load_window(connection, definitions, settings.data_path, start, end)
         consistency: list[FeatureConsistency] = []
         if "consistency" in parts:
-            consistency = check_consistency(connection, definitions, logs, progress=report)
+            consistency = check_consistency(connection, definitions, logs,
+                                            progress=stages.of("consistency"))
         drift: list[FeatureDrift] = []
         if "drift" in parts:
             drift = _drift(connection, definitions, settings, parsed,
-                           samples.logged_sample(definitions, logs), start, end, work, report)
+                           samples.logged_sample(definitions, logs), start, end, work,
+                           stages.of("drift"))
         freshness = []
         if "freshness" in parts:
-            report("freshness", 0.0)
+            stages.of("freshness")("freshness", 0.0)
             served = served_event_times(connection, definitions, logs)
             written = read_watermarks(settings.redis_url, definitions.project,
                                       settings.redis_timeout_s)
@@ -169,6 +172,31 @@ def compute_report(settings: Settings, definitions: Definitions, *, window: time
     result.breaches.extend(find_breaches(result, thresholds))
     report("done", 1.0)
     return result
+
+
+class _Stages:
+    """One bar for the whole run: each part reports 0..1 of its own share of the total."""
+
+    SHARES = {"consistency": 0.45, "drift": 0.45, "freshness": 0.1}
+
+    def __init__(self, report: Progress, parts: tuple[str, ...]) -> None:
+        self.report = report
+        total = sum(self.SHARES[p] for p in parts) or 1.0
+        self.start: dict[str, float] = {}
+        done = 0.0
+        for part in PARTS:
+            if part in parts:
+                self.start[part] = done
+                done += self.SHARES[part] / total
+        self.total = total
+
+    def of(self, part: str) -> Progress:
+        begin, width = self.start.get(part, 0.0), self.SHARES[part] / self.total
+
+        def relay(phase: str, fraction: float) -> None:
+            self.report(part, min(begin + width * max(min(fraction, 1.0), 0.0), 1.0))
+
+        return relay
 
 
 def _scratch(settings: Settings) -> Path:
