@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer
+from kafka.structs import TopicPartition
+
+log = logging.getLogger("featurebank.stream")
 
 
 @dataclass(frozen=True)
@@ -61,3 +66,24 @@ def topic_log_id(consumer: KafkaConsumer, topic: str) -> str:
     if topic_id is None or topic_id.int == 0:  # pre-2.8 brokers, or metadata not yet fetched
         return ""
     return str(topic_id.hex)
+
+
+class RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs each rebalance and hands the partitions to the processor's callbacks."""
+
+    def __init__(self, on_assigned: Callable[[list[TopicPartition]], None],
+                 on_revoked: Callable[[list[TopicPartition]], None]) -> None:
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
+
+    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions revoked: %s", partition_names(revoked))
+        self._on_revoked(revoked)
+
+    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", partition_names(assigned))
+        self._on_assigned(assigned)
+
+
+def partition_names(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{p.topic}[{p.partition}]" for p in sorted(partitions)) or "none"

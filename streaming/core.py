@@ -61,6 +61,9 @@ class ViewBatch:
     aggregated columns, event time) and the online sink computes the features."""
     event_ids: tuple[str, ...] = ()
     """topic/partition/offset of each row of `table`, when `windows` is set."""
+    messages: tuple[Message, ...] = ()
+    """The message behind each row of `table`: a row the online write refuses is
+    dead-lettered with it (`streaming.sinks.redis`)."""
 
 
 @dataclass
@@ -130,7 +133,7 @@ def view_rows(plan: TopicPlan, view: ViewSpec, source: pa.Table,
 
     def batch(out: pa.Table, kept: Sequence[Message]) -> ViewBatch:
         ids = tuple(f"{m.topic}/{m.partition}/{m.offset}" for m in kept) if windows else ()
-        return ViewBatch(view, out, ts_column, windows, ids)
+        return ViewBatch(view, out, ts_column, windows, ids, tuple(kept))
 
     if transformation_of(view) is None and not windows:
         return batch(shape(table, table), messages), []

@@ -14,6 +14,8 @@ Reason codes are a closed set so dashboards and DLQ consumers can switch on them
     timestamp_too_old   the event time is before 1970
     timestamp_in_future the event time is later than now + the allowed skew
     transform_failed    the view's transformation raised on this row
+    write_failed        the online store refused this row for good (not an outage: a value
+                        the view cannot hold, a Redis key of another type), see sinks/redis
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from featurebank.errors import InvalidInput
 REASONS = (
     "oversize", "invalid_utf8", "invalid_json", "missing_join_key", "missing_timestamp",
     "wrong_type", "lossy_cast", "nan_forbidden", "bad_timestamp", "timestamp_too_old",
-    "timestamp_in_future", "transform_failed",
+    "timestamp_in_future", "transform_failed", "write_failed",
 )
 
 

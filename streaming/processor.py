@@ -9,9 +9,11 @@ History is buffered per partition (`streaming.offline_buffer`) and written as on
 `offline_flush_s` (or `offline_flush_rows`), on revoke and on stop; a partition is committed
 only up to the end of its last written file, so commits trail by up to the flush interval and
 a crash replays at most that much. When Redis (or the disk, or the broker for dead letters)
-fails, the assignment is paused and the same batch is retried with backoff; nothing is committed
-meanwhile. The registry is re-read every `registry_refresh_s`, and topics of newly applied
-stream views are subscribed without a restart.
+fails, the assignment is paused and the same batch is retried with backoff (`streaming.retry`);
+nothing is committed meanwhile. Rows the online store refuses for good are dead-lettered
+(`streaming.sinks.redis`), never a reason to stop. The registry is re-read every
+`registry_refresh_s`, and topics of newly applied stream views are subscribed without a
+restart.
 
 Pipelining: a batch's online write runs on a writer thread while the loop polls and checks the
 next batch (Redis executing the monotonic script was the largest wait of the loop); the batch
@@ -30,28 +32,31 @@ from dataclasses import dataclass, field
 
 import redis
 from feast import FeatureStore
-from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from featurebank.definitions import load_definitions
 from featurebank.feast_repo import open_store
 from featurebank.settings import Settings
-from streaming.consumer import ClientOptions, make_consumer, make_producer, topic_log_id
+from streaming.consumer import (
+    ClientOptions,
+    RebalanceListener,
+    make_consumer,
+    make_producer,
+    topic_log_id,
+)
 from streaming.core import BatchResult, Message, process_batch
 from streaming.metrics import StreamMetrics
 from streaming.offline_buffer import OfflineBuffer
 from streaming.plan import StreamPlan, TopicPlan, build_plan
-from streaming.sinks.dlq import DeadLetterSink, DeadLettersUnconfirmed
+from streaming.retry import TRANSIENT, PausingRetry, Stopping
+from streaming.sinks.dlq import DeadLetterSink
 from streaming.sinks.parquet import ParquetHistorySink
-from streaming.sinks.redis import RedisOnlineSink
+from streaming.sinks.redis import OnlineOutcome, RedisOnlineSink
 from streaming.status import PUBLISH_EVERY_S, publish_skipped
 
 log = logging.getLogger("featurebank.stream")
-
-TRANSIENT: tuple[type[BaseException], ...] = (redis.RedisError, OSError, KafkaError,
-                                              DeadLettersUnconfirmed)
-MAX_BACKOFF_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,6 @@ class ProcessorOptions:
     """Buffered history of a partition is written once its oldest row waited this long."""
     offline_flush_rows: int = 100_000
     """... or once it holds this many rows (bounds the buffer's memory per partition)."""
-
-
-class Stopping(Exception):
-    """Raised inside a retry wait when a stop was requested; nothing is committed."""
 
 
 @dataclass
@@ -88,27 +89,8 @@ class _InFlight:
     """A polled batch whose online write was handed to the writer thread, not yet committed."""
 
     batches: list[_Progress]
-    online: Future[dict[str, float]]
+    online: Future[OnlineOutcome]
     started: float
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, on_assigned: Callable[[list[TopicPartition]], None],
-                 on_revoked: Callable[[list[TopicPartition]], None]) -> None:
-        self._on_assigned = on_assigned
-        self._on_revoked = on_revoked
-
-    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        log.info("partitions revoked: %s", _names(revoked))
-        self._on_revoked(revoked)
-
-    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("partitions assigned: %s", _names(assigned))
-        self._on_assigned(assigned)
-
-
-def _names(partitions: list[TopicPartition]) -> str:
-    return ", ".join(f"{p.topic}[{p.partition}]" for p in sorted(partitions)) or "none"
 
 
 class StreamProcessor:
@@ -133,7 +115,8 @@ class StreamProcessor:
         self._subscribed = False
         self._subscribed_at = 0.0
         self._wanted_topics: list[str] | None = None
-        self._listener = _Rebalance(self._assigned, self._settle_before_revoke)
+        self._listener = RebalanceListener(self._assigned, self._settle_before_revoke)
+        self._retry = PausingRetry(lambda: self._consumer, lambda: self._stop, self.metrics)
         self._in_flight: _InFlight | None = None
         self._committable: dict[TopicPartition, OffsetAndMetadata] = {}
         self._online_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="online-write")
@@ -297,9 +280,7 @@ class StreamProcessor:
         if flight is None:
             return
         try:
-            self.metrics.wrote(flight.online.result())
-            for progress in flight.batches:
-                progress.done.add("online")
+            self._online_done(flight.online.result(), flight.batches)
         except TRANSIENT as exc:  # redone, with the retry policy, by _retrying
             if not retry:
                 log.warning("online write failed during a rebalance (%s); the batch is left "
@@ -320,21 +301,34 @@ class StreamProcessor:
                 log.warning("history of %s[%d] was not written before the revoke; it is left "
                             "uncommitted", partition.topic, partition.partition)
 
-    def _write(self, batches: list[_Progress]) -> None:
-        """Dead letters, online rows, then the history into the buffer.
+    def _online_done(self, outcome: OnlineOutcome, batches: list[_Progress]) -> None:
+        """Count what was written; rows the online store refused join their batch's rejects
+        (so they are dead-lettered before anything of the batch is committed)."""
+        self.metrics.wrote(outcome.newest)
+        for reject in outcome.rejects:
+            origin = (reject.message.topic, reject.message.partition)
+            for progress in batches:
+                if (progress.result.topic, progress.result.partition) == origin:
+                    progress.result.rejects.append(reject)
+                    break
+        for progress in batches:
+            progress.done.add("online")
 
-        Buffering comes last: buffered offsets become committable once written, so a batch
-        joins the buffer only when its dead letters are acknowledged and its online rows are
-        in Redis.
+    def _write(self, batches: list[_Progress]) -> None:
+        """Online rows (if the writer thread's attempt failed), dead letters, then the history
+        into the buffer.
+
+        Dead letters follow the online write, which may refuse rows. Buffering comes last:
+        buffered offsets become committable once written, so a batch joins the buffer only
+        when its dead letters are acknowledged and its online rows are in Redis.
         """
+        for progress in batches:
+            if "online" not in progress.done:
+                self._online_done(self._online.write(progress.result.views), [progress])
         for progress in batches:
             if "dlq" not in progress.done and progress.result.rejects:
                 self._dlq.send(progress.result.rejects)
             progress.done.add("dlq")
-        for progress in batches:
-            if "online" not in progress.done:
-                self.metrics.wrote(self._online.write(progress.result.views))
-                progress.done.add("online")
         self._dlq.flush()
         now = time.monotonic()
         owned = self._consumer.assignment()
@@ -390,50 +384,9 @@ class StreamProcessor:
     def _attempt(self, action: Callable[[], None], *, retry: bool) -> bool:
         """Run `action`, with the retry policy or (in a rebalance callback) once; True if done."""
         if retry:
-            self._retrying(action)
+            self._retry.run(action)
             return True
-        try:
-            action()
-        except TRANSIENT as exc:
-            log.warning("writes failed during a rebalance (%s); the batch is left "
-                        "uncommitted", type(exc).__name__)
-            return False
-        return True
-
-    def _retrying(self, action: Callable[[], None]) -> None:
-        delay = 0.2
-        paused = False
-        while True:
-            try:
-                action()
-                break
-            except TRANSIENT as exc:
-                dependency = _dependency(exc)
-                self.metrics.count_retry(dependency)
-                log.warning("%s failed (%s: %s); pausing consumption, retrying in %.1fs",
-                            dependency, type(exc).__name__, str(exc)[:200], delay)
-                if not paused:
-                    self._consumer.pause(*self._consumer.assignment())
-                    paused = True
-                self._wait(delay)
-                delay = min(delay * 2, MAX_BACKOFF_S)
-        if paused:
-            self._consumer.resume(*self._consumer.assignment())
-            log.info("writes succeed again; resuming consumption")
-
-    def _wait(self, seconds: float) -> None:
-        """Sleep while staying in the group; anything fetched meanwhile is un-read."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self._stop:
-                raise Stopping
-            fetched = self._consumer.poll(timeout_ms=100)
-            for partition, messages in fetched.items():
-                if messages:
-                    self._consumer.seek(partition, messages[0].offset)
-            unpaused = self._consumer.assignment() - self._consumer.paused()
-            if unpaused:
-                self._consumer.pause(*unpaused)
+        return self._retry.once(action)
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         if not offsets:
@@ -454,10 +407,3 @@ class StreamProcessor:
         for batch in result.views:
             self.metrics.count_written(result.topic, batch.view.name, batch.table.num_rows)
 
-
-def _dependency(exc: BaseException) -> str:
-    if isinstance(exc, redis.RedisError):
-        return "redis"
-    if isinstance(exc, KafkaError | DeadLettersUnconfirmed):
-        return "broker"
-    return "disk"
