@@ -8,7 +8,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,17 +42,33 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
 
 @dataclass
 class Children:
-    """Processes started by this command, stopped in reverse order with SIGTERM then SIGKILL."""
+    """Processes started by this command, stopped in reverse order with SIGTERM then SIGKILL.
+
+    Each child leads its own process group (its own session, away from the terminal), so a
+    stop reaches whatever it forked too, and the terminal's signals reach only our process.
+    `hold` defers a stop signal while a child is started and registered (supervisor.py).
+    """
 
     log_dir: Path
     running: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    hold: Callable[[], AbstractContextManager[None]] = contextlib.nullcontext
 
     def start(self, name: str, argv: Sequence[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(list(argv), env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        self.running.append((name, process))
+
+        def spawn() -> subprocess.Popen[bytes]:
+            with (self.log_dir / f"{name}.log").open("ab") as log:
+                return subprocess.Popen(list(argv), env=env, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+
+        return self.add(name, spawn)
+
+    def add(self, name: str, spawn: Callable[[], subprocess.Popen[bytes]]
+            ) -> subprocess.Popen[bytes]:
+        """Start a child with `spawn` (its own session) and register it, as one step."""
+        with self.hold():
+            process = spawn()
+            self.running.append((name, process))
         return process
 
     def log_path(self, name: str) -> Path:

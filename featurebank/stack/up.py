@@ -7,14 +7,11 @@ so the same command works on a laptop with services running and on a bare machin
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from urllib.parse import urlsplit
 
 import orjson
 import redis
@@ -24,9 +21,11 @@ from featurebank.definitions import Definitions, load_definitions
 from featurebank.errors import DependencyUnavailable, InvalidInput
 from featurebank.feast_repo import apply_repo, open_store
 from featurebank.offline.sources import offline_source
+from featurebank.redis_url import redis_display
 from featurebank.settings import Settings
 from featurebank.stack.processes import Children, free_port, port_answers, wait_for_port
 from featurebank.stack.sample import sample_request
+from featurebank.stack.supervisor import supervise
 
 Say = Callable[[str], None]
 
@@ -38,7 +37,8 @@ class StackOptions:
     demo_data: bool = True
     scale: float = 1.0
     stream: bool = True
-    producer_rate: int = 20
+    producer_rate: float = 20.0
+    """Demo events per second; 0 starts no demo producer (the processor still runs)."""
 
 
 def redis_answers(url: str) -> bool:
@@ -87,9 +87,8 @@ def ensure_broker(settings: Settings, children: Children, say: Say) -> str | Non
         say("no Kafka broker answers and none can be started here; streaming is off")
         return None
     port = free_port()
-    process = start_broker(port=port, data_dir=settings.data_path / "broker",
-                           log_path=children.log_path("broker"))
-    children.running.append(("broker", process))
+    process = children.add("broker", lambda: start_broker(
+        port=port, data_dir=settings.data_path / "broker", log_path=children.log_path("broker")))
     if not wait_for_port("127.0.0.1", port, 20, process):
         raise DependencyUnavailable(f"the broker did not start; see {children.log_path('broker')}")
     say(f"started the Tansu broker at 127.0.0.1:{port}")
@@ -122,24 +121,20 @@ def _has_command(name: str) -> bool:
 
 
 def run_stack(settings: Settings, options: StackOptions, say: Say) -> int:
-    """Start everything, print how to use it, and block until a signal or a child dies."""
+    """Start everything, print how to use it, and block until a stop signal or a child dies.
+
+    Returns 0 after SIGINT, SIGTERM, SIGHUP or SIGPIPE and 1 when a child died; every child
+    is stopped in both cases, and when start-up fails (supervisor.py).
+    """
+    if port_answers(options.host, options.port):
+        raise InvalidInput(
+            f"port {options.port} on {options.host} is already in use; choose another with "
+            "`featurebank up --port N`, `make up PORT=N` or FEATUREBANK_PORT=N")
     children = Children(settings.data_path / "logs")
-    stop = {"requested": False}
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop["requested"] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        return _run(settings, options, children, stop, say)
-    finally:
-        say("stopping everything `up` started…")
-        children.stop_all()
+    return supervise(children, lambda: _start(settings, options, children, say), say)
 
 
-def _run(settings: Settings, options: StackOptions, children: Children,
-         stop: dict[str, bool], say: Say) -> int:
+def _start(settings: Settings, options: StackOptions, children: Children, say: Say) -> None:
     began = time.monotonic()
     settings.data_path.mkdir(parents=True, exist_ok=True)
     redis_url = ensure_redis(settings, children, say)
@@ -157,8 +152,11 @@ def _run(settings: Settings, options: StackOptions, children: Children,
     })
     env = _child_env(settings, overrides)
 
+    # A stop waits for the registry and the demo files to be whole: half-written, the next
+    # `up` would find them present and keep them.
     say("applying the Feast repo…")
-    apply_repo(settings)
+    with children.hold():
+        apply_repo(settings)
     definitions = load_definitions(open_store(settings))
     missing = missing_history(definitions)
     if missing and options.demo_data:
@@ -166,30 +164,29 @@ def _run(settings: Settings, options: StackOptions, children: Children,
             f"(scale {options.scale})…")
         from featurebank.demo.generate import generate_demo_data
 
-        generate_demo_data(settings.data_path, scale=options.scale)
-        apply_repo(settings)
+        with children.hold():
+            generate_demo_data(settings.data_path, scale=options.scale)
+            apply_repo(settings)
         definitions = load_definitions(open_store(settings))
     say("materializing offline history into Redis…")
     _run_to_end(children, "materialize", _cli("materialize"), env)
 
-    api = children.start("api", _cli("serve", "--host", options.host, "--port",
-                                      str(options.port)), env)
-    if bootstrap and _has_command("stream"):
-        children.start("processor", _cli("stream"), env)
-        if _has_command("produce-demo"):
-            children.start("producer", _cli("produce-demo", "--rate", str(options.producer_rate)),
-                           env)
-    if not wait_for_port(options.host, options.port, 60, api):
+    started = {name: children.start(name, argv, env)
+               for name, argv in service_commands(options, streaming=bootstrap is not None)}
+    if not wait_for_port(options.host, options.port, 60, started["api"]):
         raise DependencyUnavailable(f"the API did not start; see {children.log_path('api')}")
     _print_ready(settings, options, definitions, dev_key, time.monotonic() - began, say)
-    while not stop["requested"]:
-        dead = [(name, code) for name, code in children.exited() if name != "materialize"]
-        if dead:
-            name, code = dead[0]
-            say(f"{name} exited with code {code}; see {children.log_path(name)}")
-            return 1
-        time.sleep(0.5)
-    return 0
+
+
+def service_commands(options: StackOptions, streaming: bool) -> list[tuple[str, list[str]]]:
+    """The long-running children: the API, and with a broker the processor and demo producer."""
+    commands = [("api", _cli("serve", "--host", options.host, "--port", str(options.port)))]
+    if streaming and _has_command("stream"):
+        commands.append(("processor", _cli("stream")))
+        if options.producer_rate > 0 and _has_command("produce-demo"):
+            commands.append(("producer", _cli("produce-demo", "--rate",
+                                              str(options.producer_rate))))
+    return commands
 
 
 def _run_to_end(children: Children, name: str, argv: list[str], env: dict[str, str]) -> None:
@@ -220,7 +217,7 @@ def _print_ready(settings: Settings, options: StackOptions, definitions: Definit
     say(f"  web UI         {base}/")
     say(f"  API docs       {base}/docs")
     say(f"  health         {base}/health")
-    say(f"  Redis          {urlsplit(settings.redis_url).netloc}")
+    say(f"  Redis          {redis_display(settings.redis_url)}")
     if dev_key:
         say(f"  dev API key    {dev_key}   (scopes read, write, admin; header X-API-Key)")
     if body is not None:
