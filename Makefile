@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 setup:
 	@scripts/bootstrap.sh
 
+# make up PORT=8100 (or FEATUREBANK_PORT=8100 make up) when 8000 is taken.
 up: setup
-	$(BIN)/featurebank up
+	$(BIN)/featurebank up $(if $(PORT),--port $(PORT))
 
 test: setup
 	$(BIN)/python -m pytest

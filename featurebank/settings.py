@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="FEATUREBANK_PORT")
+    """The API's port for `serve` and `up` when `--port` is not given (`make up PORT=N`)."""
     api_keys: Annotated[tuple[ApiKey, ...], NoDecode] = Field(
         default=(), validation_alias="FEATUREBANK_API_KEYS"
     )

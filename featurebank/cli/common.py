@@ -46,7 +46,7 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except FeatureBankError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
+        console.print(f"[red]error:[/red] {escape(exc.message)}")
         raise typer.Exit(2 if exc.status_code < 500 else 1) from None
     except KeyboardInterrupt:
         console.print("interrupted")

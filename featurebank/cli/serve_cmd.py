@@ -12,7 +12,9 @@ from featurebank.feast_repo import export_feast_environment
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="TCP port  [default: FEATUREBANK_PORT or 8000]",
+        show_default=False)] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:
@@ -20,6 +22,7 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    port = port or settings.port
     export_feast_environment(settings)  # workers inherit the derived variables
     console.print(f"serving on http://{host}:{port} (docs at /docs), {workers} worker(s)")
     uvicorn.run("server.main:app_factory", factory=True, host=host, port=port, workers=workers,

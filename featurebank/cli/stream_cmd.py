@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import math
 import signal
 from collections.abc import Callable
 from types import FrameType
@@ -74,8 +75,20 @@ def stream(
     raise typer.Exit(code)
 
 
+MIN_RATE = 0.1
+MAX_RATE = 100_000.0
+
+
+def _finite_rate(value: float) -> float:
+    # click's FloatRange lets nan through (every comparison with it is false).
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of events per second")
+    return value
+
+
 def produce_demo(
-    rate: Annotated[float, typer.Option(min=0.1, help="events per second, all topics")] = 20.0,
+    rate: Annotated[float, typer.Option(callback=_finite_rate, min=MIN_RATE, max=MAX_RATE,
+                                        help="events per second, all topics")] = 20.0,
     count: Annotated[int | None, typer.Option(min=1, help="stop after this many events")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
 ) -> None:
