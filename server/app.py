@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Online features, training sets and a searchable catalog over Feast definitions."
         ),
         lifespan=lifespan,
+        docs_url=None,  # the UI router serves /docs from local Swagger UI assets (no CDN)
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -276,7 +276,8 @@ class Catalog:
         body["freshness"] = describe(datetime.now(UTC), self.watermarks.get(name),
                                      self.ranges.get(name), record.ttl_seconds)
         body["lineage"] = view_lineage(snap.records, record, self.usage)
-        body["statistics"] = {k: v for k, v in (stats or {}).items() if k != "features"} or None
+        body["statistics"] = {k: v for k, v in (stats or {}).items()
+                              if k not in ("features", "recent_keys")} or None
         body["sample_key"] = (stats or {}).get("sample_key") or {}
         return body
 

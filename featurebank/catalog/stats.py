@@ -25,6 +25,7 @@ from featurebank.offline.sources import ParquetSource, offline_source
 
 BINS = 20
 TOP_VALUES = 8
+RECENT_KEYS = 2000
 NUMERIC = ("INT", "FLOAT", "DOUBLE", "DECIMAL", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT",
            "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT")
 
@@ -168,6 +169,35 @@ def _histogram(con: duckdb.DuckDBPyConnection, col: str, low: float,
     return {"edges": edges, "counts": counts}
 
 
+def _recent_keys(con: duckdb.DuckDBPyConnection, view: ViewSpec, source: ParquetSource,
+                 types: dict[str, str]) -> list[dict[str, Any]]:
+    """The newest entity keys whose newest row has every feature set, each with that row's
+    event time: a lookup, or a training set at that time or later (within the TTL), returns
+    values, not nulls. Falls back to the newest keys at all when no such row exists."""
+    ts = quote(source.timestamp_field)
+    keys = [(k, source.column_for(k)) for k in view.join_key_names if not view.entityless]
+    if not all(column in types for _, column in keys):
+        return []
+    picked = ", ".join(quote(column) for _, column in keys)
+    partition = f"PARTITION BY {picked} " if keys else ""
+    present = [quote(source.column_for(f)) for f in view.features
+               if source.column_for(f) in types]
+    complete = " AND ".join(f"{c} IS NOT NULL" for c in present) or "TRUE"
+    select = f"{picked}, " if keys else ""
+    for where in ("fb_complete__", "TRUE"):  # aliases no registry column is likely to use
+        found = con.execute(
+            f"SELECT {select}fb_t__ FROM (SELECT {select}{ts} AS fb_t__, "  # noqa: S608
+            f"{complete} AS fb_complete__, "
+            f"row_number() OVER ({partition}ORDER BY {ts} DESC) AS fb_newest__ FROM src "
+            f"WHERE {ts} IS NOT NULL) WHERE fb_newest__ = 1 AND {where} "
+            f"ORDER BY fb_t__ DESC LIMIT {RECENT_KEYS}"
+        ).fetchall()
+        if found:
+            return [{"key": {k: v for (k, _), v in zip(keys, row, strict=False)},
+                     "time": _iso(row[-1])} for row in found]
+    return []
+
+
 def compute_view_stats(view: ViewSpec, source: ParquetSource, files: list[str]) -> dict[str, Any]:
     """Scan a view's Parquet history: event-time range, a sample key and per-feature stats."""
     started = time.perf_counter()
@@ -179,14 +209,7 @@ def compute_view_stats(view: ViewSpec, source: ParquetSource, files: list[str]) 
         row = con.execute(f"SELECT count(*), min({ts}), max({ts}) FROM src").fetchone()  # noqa: S608
         assert row is not None
         rows, first, last = int(row[0]), row[1], row[2]
-        keys = [(k, source.column_for(k)) for k in view.join_key_names if not view.entityless]
-        sample: dict[str, Any] = {}
-        if rows and keys and all(column in types for _, column in keys):
-            picked = ", ".join(quote(column) for _, column in keys)
-            found = con.execute(
-                f"SELECT {picked} FROM src ORDER BY {ts} DESC LIMIT 1"  # noqa: S608
-            ).fetchone()
-            sample = {k: v for (k, _), v in zip(keys, found or (), strict=False)}
+        recent = _recent_keys(con, view, source, types) if rows else []
         features: dict[str, Any] = {}
         for name in view.features:
             column = source.column_for(name)
@@ -199,7 +222,9 @@ def compute_view_stats(view: ViewSpec, source: ParquetSource, files: list[str]) 
     return {
         "rows": rows, "files": len(files),
         "event_time": {"min": _iso(first), "max": _iso(last), "column": source.timestamp_field},
-        "sample_key": sample, "features": features,
+        "sample_key": recent[0]["key"] if recent else {},
+        "sample_time": recent[0]["time"] if recent else None,
+        "recent_keys": recent, "features": features,
         "computed_at": _iso(datetime.now(UTC)),
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -12,8 +12,8 @@ the JSON envelope of `server.errors`.
 from __future__ import annotations
 
 import logging
-import shlex
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,18 +21,22 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-from featurebank.catalog.freshness import humanize
+from featurebank.catalog.freshness import humanize, parse_time
 from featurebank.catalog.lineage import NODE_H, NODE_W, diagram
+from featurebank.catalog.pages import entity_page, entity_row, service_page
 from featurebank.catalog.records import KINDS
 from featurebank.catalog.search import MAX_QUERY_CHARS
 from featurebank.catalog.search import Query as SearchQuery
+from featurebank.catalog.snippets import snippets
 from featurebank.errors import DependencyUnavailable, FeatureBankError, NotFound
 from server.deps import ReadKey, State
 from server.routes.catalog import synced_catalog
@@ -44,8 +48,27 @@ templates.env.autoescape = True
 templates.env.filters["age"] = humanize
 
 HIST_W, HIST_H = 240, 64
-PLACEHOLDER = {"INT64": 1, "INT32": 1, "STRING": "example", "FLOAT": 0.0, "DOUBLE": 0.0,
-               "BOOL": True}
+SWAGGER_ASSETS = {name: Path(swagger_ui_path) / name
+                  for name in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")}
+
+
+def when(value: Any) -> str:
+    """A unix or ISO time as `YYYY-MM-DD HH:MM:SS UTC (age ago)`; "never" for none."""
+    moment = parse_time(value)
+    if moment is None:
+        return "never"
+    age = (datetime.now(UTC) - moment).total_seconds()
+    ago = f"{humanize(age)} ago" if age >= 0 else f"in {humanize(age)}"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC ({ago})"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 feature service`, `2 feature services`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+templates.env.filters["when"] = when
+templates.env.globals["plural"] = plural
 
 
 def histogram_svg(stats: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -75,32 +98,19 @@ def histogram_svg(stats: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def _entity_values(body: dict[str, Any]) -> dict[str, list[Any]]:
-    sample = body.get("sample_key") or {}
-    return {k["name"]: [sample.get(k["name"], PLACEHOLDER.get(k["type"], 1))]
-            for k in body.get("join_keys", [])}
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
 
 
-def snippets(request: Request, body: dict[str, Any],
-             odfv_inputs: dict[str, list[Any]]) -> dict[str, str]:
-    """A curl online lookup and a Python training-set call for this view's features."""
-    refs = [f["ref"] for f in body["features"]]
-    entities = _entity_values(body) or dict(odfv_inputs)
-    base = str(request.base_url).rstrip("/")
-    payload = orjson.dumps({"features": refs, "entities": entities}).decode()
-    curl = (f"curl -s -X POST {shlex.quote(base + '/get-online-features')} \\\n"
-            f"  -H 'Content-Type: application/json' \\\n  -d {shlex.quote(payload)}")
-    python = (
-        "import pandas as pd\n"
-        "from featurebank.client import Client\n\n"
-        f"client = Client({base!r})  # api_key=... when reads need a key\n"
-        "entity_rows = pd.DataFrame({\n"
-        + "".join(f"    {k!r}: {v!r},\n" for k, v in entities.items())
-        + "    'event_timestamp': pd.to_datetime(['2024-01-01T00:00:00Z']),\n"
-        "})\n"
-        f"df = client.training_set(entity_rows, features={refs!r})\n"
-    )
-    return {"curl": curl, "python": python}
+def _stale(views: list[dict[str, Any]], expired: list[str]) -> list[str]:
+    """Views whose newest value, or whose value for the example key, is older than their TTL:
+    online, they answer OUTSIDE_MAX_AGE."""
+    stale = [v["name"] for v in views if v["freshness"]["status"] == "stale"]
+    return list(dict.fromkeys([*stale, *expired]))
+
+
+def _read_key(state: Any) -> bool:
+    return bool(state.settings.require_read_key)
 
 
 def _render(request: Request, name: str, context: dict[str, Any],
@@ -190,23 +200,52 @@ async def view_page(request: Request, name: str, state: State, _key: ReadKey) ->
     catalog = await synced_catalog(state)
     body = await catalog.view_detail(name, redis=state.redis)
     record = catalog.snapshot.records.views[name]
-    odfv_inputs: dict[str, list[Any]] = {}
-    for upstream in record.source_views:
-        upstream_body = catalog.snapshot.records.views.get(upstream)
-        if upstream_body is not None:
-            cached = catalog.stats.cached(upstream) or {}
-            sample = cached.get("sample_key") or {}
-            for key in upstream_body.join_keys:
-                odfv_inputs[key["name"]] = [sample.get(key["name"],
-                                                       PLACEHOLDER.get(key["type"], 1))]
-    for source in record.sources:
-        for field_name in catalog.snapshot.records.sources[source].fields:
-            odfv_inputs[field_name] = [0]
+    entities, sample = await entity_row(catalog, [name])
     charts = {f["name"]: histogram_svg(f["statistics"]) for f in body["features"]}
+    code = snippets(_base(request), {"features": [f["ref"] for f in body["features"]]},
+                    entities, sample.at, read_key=_read_key(state))
     return _render(request, "view.html", {
         "v": body, "charts": charts, "diagram": diagram(body["lineage"], record),
-        "node_w": NODE_W, "node_h": NODE_H, "snippets": snippets(request, body, odfv_inputs),
-        "monitoring": await view_panel(state, name),  # monitoring_panel.html
+        "node_w": NODE_W, "node_h": NODE_H, "snippets": code,
+        "sampled": sample.from_history, "gaps": sample.gaps,
+        "monitoring": await view_panel(state, name),
+        "stale": _stale([body], sample.expired),
+    })
+
+
+@router.get("/ui/feature-services/{name}", response_class=HTMLResponse)
+async def feature_service_page(request: Request, name: str, state: State,
+                               _key: ReadKey) -> Response:
+    catalog = await synced_catalog(state)
+    body, drawing = await service_page(catalog, name)
+    entities, sample = await entity_row(catalog, list(body["views"]))
+    code = snippets(_base(request), {"feature_service": name}, entities, sample.at,
+                    read_key=_read_key(state))
+    return _render(request, "service.html", {
+        "o": body, "diagram": drawing, "node_w": NODE_W, "node_h": NODE_H, "snippets": code,
+        "sampled": sample.from_history, "gaps": sample.gaps,
+        "stale": _stale(body["view_details"], sample.expired),
+    })
+
+
+@router.get("/ui/entities/{name}", response_class=HTMLResponse)
+async def entity_detail_page(request: Request, name: str, state: State,
+                             _key: ReadKey) -> Response:
+    catalog = await synced_catalog(state)
+    body, drawing, refs = await entity_page(catalog, name)
+    code = None
+    sampled = False
+    gaps: list[str] = []
+    expired: list[str] = []
+    if refs:
+        views = list(dict.fromkeys(ref.split(":", 1)[0] for ref in refs))
+        entities, sample = await entity_row(catalog, views)
+        code = snippets(_base(request), {"features": refs, "full_feature_names": True},
+                        entities, sample.at, read_key=_read_key(state))
+        sampled, gaps, expired = sample.from_history, sample.gaps, sample.expired
+    return _render(request, "entity.html", {
+        "o": body, "diagram": drawing, "node_w": NODE_W, "node_h": NODE_H, "snippets": code,
+        "sampled": sampled, "gaps": gaps, "stale": _stale(body["view_details"], expired),
     })
 
 
@@ -227,6 +266,27 @@ async def object_page(request: Request, kind: str, name: str, state: State,
     return _render(request, "object.html", {"o": body, "kind_path": kind,
                                             "pretty": orjson.dumps(
                                                 body, option=orjson.OPT_INDENT_2).decode()})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+async def api_docs() -> Response:
+    """Swagger UI from assets this server ships (the `swagger-ui-bundle` package), so the API
+    page works without internet access."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json", title="Feature Bank API",
+        swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+    )
+
+
+@router.get("/static/swagger-ui/{name}")
+async def swagger_asset(name: str) -> Response:
+    """One of a fixed set of files: the name only selects from `SWAGGER_ASSETS`."""
+    path = SWAGGER_ASSETS.get(name)
+    if path is None:
+        raise NotFound(f"no asset named {name!r}", detail={"name": name})
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/ui/{path:path}", response_class=HTMLResponse)
