@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from featurebank.monitoring.log_layout import FieldStatus
@@ -20,6 +21,7 @@ from tests.integration.monitoring.monitoring_repo import (
     MonitoringRepo,
     activity_table,
     build_monitoring_repo,
+    payments_table,
 )
 
 pytestmark = pytest.mark.integration
@@ -147,3 +149,26 @@ def test_ttl_ties_missing_and_extra(monitoring_repo: MonitoringRepo) -> None:
         1: (1.0, None), 2: (None, 20.5)}
     clicks = found["activity:clicks"]
     assert (clicks.rows, clicks.matched, clicks.missing, clicks.extra) == (5, 3, 1, 1)
+
+
+def test_stream_aggregations_are_recomputed_from_raw_events(
+        monitoring_repo: MonitoringRepo) -> None:
+    """A stream view's windowed aggregation is compared with its value recomputed from the raw
+    events of its batch source over (request time - window, request time]."""
+    at = NOW - timedelta(minutes=20)
+    events = [(u, at - timedelta(minutes=m), float(u * 10 + m))
+              for u in range(1, 6) for m in (5, 30, 59, 61, 120)]  # 61 and 120: outside 1h
+    monitoring_repo.write_history("payments", payments_table(events))
+    served = []
+    for user in range(1, 6):
+        total = sum(v for u, t, v in events if u == user and at - timedelta(hours=1) < t <= at)
+        if user == 4:
+            total += 61 * 1.0  # served a sum that counted the 61-minute-old event
+        served.append({"user_id": user, "at": at, ("spend_windows", "sum_spend_3600s"): (
+            total, at - timedelta(minutes=5), FieldStatus.PRESENT)})
+    monitoring_repo.write_logs(served, {("spend_windows", "sum_spend_3600s"): pa.float64()})
+
+    found = _by_feature(_run(monitoring_repo))["spend_windows:sum_spend_3600s"]
+    assert (found.rows, found.matched, found.missing, found.extra) == (5, 4, 0, 0)
+    assert [(e.join_key, e.served, e.recomputed) for e in found.examples] == [
+        ({"user_id": 4}, 40 * 3 + 94 + 61.0, 40 * 3 + 94.0)]
