@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from featurebank.cli.main import app
+from featurebank.freshness import advance_watermarks
 from featurebank.monitoring.log_layout import FieldStatus
 from featurebank.monitoring.store import runs_dir
 from featurebank.settings import Settings
@@ -118,3 +120,20 @@ def test_bad_input_is_named(repo: MonitoringRepo, args: list[str], message: str)
     result = CliRunner().invoke(app, args, terminal_width=200)
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_freshness_falls_back_to_the_redis_watermark(repo: MonitoringRepo,
+                                                     redis_client: redis.Redis) -> None:
+    """A view nobody looked up is judged by the newest event written online."""
+    now = datetime.now(UTC)
+    _fill(repo, now)  # activity is served, 15 minutes old: fresh under its 30m tag
+    advance_watermarks(redis_client, repo.definitions.project,
+                       {"spend_windows": (now - timedelta(days=2)).timestamp()})
+    result = CliRunner().invoke(app, ["monitor", "run"], terminal_width=200)
+    assert result.exit_code == 3, result.output
+    report = json.loads(next(runs_dir(repo.data).glob("*.json")).read_text())
+    fresh = {f["view"]: f for f in report["freshness"]}
+    assert fresh["spend_windows"]["age_s"] == pytest.approx(2 * 86400, abs=120)
+    assert fresh["spend_windows"]["threshold_s"] == 86400  # its TTL: no tag
+    assert fresh["activity"]["age_s"] < 1800
+    assert [(b["kind"], b["view"]) for b in report["breaches"]] == [("freshness", "spend_windows")]
