@@ -78,12 +78,12 @@ class StopSignals:
             raise StopRequested(self.received)
 
 
-def supervise(children: Children, start: Callable[[], None], say: Say,
-              ignore_exits: tuple[str, ...] = ()) -> int:
+def supervise(children: Children, start: Callable[[], None], say: Say) -> int:
     """Run `start` (which starts the children), then watch them until a stop signal.
 
-    Returns 0 after a stop signal, 1 when a child (other than `ignore_exits`) died; errors
-    raised by `start` propagate, after every child started so far has been stopped.
+    Returns 0 after a stop signal, 1 when a child died; errors raised by `start` propagate,
+    after every child started so far has been stopped. (A child run to its end, such as
+    `materialize`, leaves `children.running` when it is done.)
     """
     signals = StopSignals()
     children.hold = signals.held
@@ -91,7 +91,7 @@ def supervise(children: Children, start: Callable[[], None], say: Say,
         signals.install()
         start()
         while True:
-            dead = [(name, code) for name, code in children.exited() if name not in ignore_exits]
+            dead = children.exited()
             if dead:
                 name, code = dead[0]
                 _quietly(say, f"{name} exited with code {code}; see {children.log_path(name)}")

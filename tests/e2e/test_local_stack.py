@@ -44,6 +44,7 @@ def test_up_serves_the_printed_lookup_and_stops_everything(tmp_path: Path, redis
         assert "Feature Bank is up" in output, output
         assert ready_after < 120, f"ready after {ready_after:.0f}s"
         assert "dev API key" in output
+        assert "Warning" not in output, output  # Feast's and DuckDB's notes are not for users
         curl = next(i for i, line in enumerate(lines) if "curl -s" in line)
         assert lines[curl].rstrip().endswith("\\"), lines[curl]
         body = json.loads(re.fullmatch(r"\s*-d '(\{.*\})'\s*",  # type: ignore[union-attr]
