@@ -101,18 +101,27 @@ def mismatches(expected: dict[int, dict[str, Any]], actual: dict[int, dict[str, 
 
 
 def history_rows(directory: Path) -> list[tuple[int, int]]:
-    """(device_id, event time in ms) of every history row, read with DuckDB."""
-    if not any(directory.glob("*.parquet")):
-        return []
-    connection = duckdb.connect()
-    try:
-        rows = connection.execute(
-            "SELECT device_id, epoch_ms(event_ts) FROM read_parquet(?)",
-            [str(directory / "*.parquet")],
-        ).fetchall()
-    finally:
-        connection.close()
-    return [(int(a), int(b)) for a, b in rows]
+    """(device_id, event time in ms) of every history row, read with DuckDB.
+
+    A running processor replaces uncommitted files, so a file globbed a moment ago can be gone
+    when it is opened: the read is then taken again.
+    """
+    for _ in range(20):
+        if not any(directory.glob("*.parquet")):
+            return []
+        connection = duckdb.connect()
+        try:
+            rows = connection.execute(
+                "SELECT device_id, epoch_ms(event_ts) FROM read_parquet(?)",
+                [str(directory / "*.parquet")],
+            ).fetchall()
+        except duckdb.IOException:
+            time.sleep(0.05)
+            continue
+        finally:
+            connection.close()
+        return [(int(a), int(b)) for a, b in rows]
+    raise AssertionError(f"history files in {directory} kept vanishing while being read")
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
