@@ -130,3 +130,18 @@ def test_part_names_carry_the_topic_id_and_old_names_still_parse(tmp_path: Path)
     assert found == [("", 2, 10, 11), (LATER, 2, 5, 9)]
     with pytest.raises(ValueError, match="hex"):
         part_name("t", 0, 0, 1, "../x")
+
+
+def test_only_outages_are_retried_by_the_online_sink() -> None:
+    import redis
+
+    from streaming.sinks.redis import retryable
+
+    wrongtype = redis.ResponseError("Command # 1 (EVALSHA ...) of pipeline caused error: "
+                                    "WRONGTYPE Operation against a key holding the wrong kind")
+    assert not retryable(wrongtype)
+    assert not retryable(ValueError("could not convert string to float: 'high'"))
+    assert retryable(redis.ConnectionError("refused"))
+    assert retryable(redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'"))
+    assert retryable(redis.ReadOnlyError("READONLY You can't write against a read only replica"))
+    assert retryable(TimeoutError())
