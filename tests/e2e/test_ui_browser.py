@@ -91,6 +91,9 @@ class Browser:
     def click(self, element: str) -> None:
         self.cmd("POST", f"/element/{element}/click", {})
 
+    def run(self, script: str) -> Any:
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": []})
+
     def screenshot(self, path: Path) -> None:
         path.write_bytes(base64.b64decode(self.cmd("GET", "/screenshot")))
 
@@ -165,3 +168,30 @@ def test_search_open_view_see_histogram_and_freshness(served: str, browser: Brow
     assert "/get-online-features" in curl
     browser.screenshot(ARTIFACTS / "catalog-feature-view.png")
     assert (ARTIFACTS / "catalog-feature-view.png").stat().st_size > 10_000
+    # every code block shows all of its text: nothing cut off on the right
+    widths = browser.run("return [...document.querySelectorAll('pre')]"
+                         ".map(p => [p.scrollWidth, p.clientWidth]);")
+    assert widths
+    assert all(scroll <= client for scroll, client in widths), widths
+
+
+def test_service_and_entity_pages_in_a_browser(served: str, browser: Browser) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for path, heading in (("/ui/feature-services/fraud_screening_v2", "#service-name"),
+                          ("/ui/entities/customer", "#entity-name")):
+        browser.get(served + path)
+        assert browser.text(browser.find(heading))
+        assert browser.find_all("svg#lineage g.node")
+        assert browser.find_all("svg#lineage path.edge")
+        assert browser.find_all("#views .badge")
+        assert "/get-online-features" in browser.text(browser.find("#snippet-curl"))
+        name = path.rsplit("/", 2)[-2]
+        browser.screenshot(ARTIFACTS / f"catalog-{name}.png")
+
+
+def test_api_docs_render_offline(served: str, browser: Browser) -> None:
+    browser.get(served + "/docs")
+    deadline = time.monotonic() + 20
+    while not browser.find_all(".opblock") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(browser.find_all(".opblock")) >= 5  # operations rendered from /openapi.json
