@@ -96,7 +96,7 @@ def _serving_log_metrics(counters: LogCounters, pid: str) -> Iterator[Any]:
     errors.add_metric([pid], counters.write_errors)
     yield errors
     queued = GaugeMetricFamily("featurebank_served_log_queued_rows",
-                               "Entity rows of sampled responses waiting for the log writer",
+                               "Sampled lookup rows waiting for the log writer",
                                labels=["pid"])
     queued.add_metric([pid], counters.queued)
     yield queued

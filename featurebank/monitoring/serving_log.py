@@ -3,15 +3,16 @@
     lookup (event loop)                         writer thread
     ───────────────────                         ─────────────
     KeySampler.rows()  → rows to log            every flush_s, or at flush_rows queued:
-    offer(): queue references, or drop and  ──▶   to_table() per (shape, day)  (serving_log_arrow)
-             count when the queue is full         Parquet file per table, renamed into place
+    offer(): gather the sampled rows    ──▶   to_table() per (shape, day)  (serving_log_arrow)
+      queue them, or drop and count them     Parquet file per table, renamed into place
+      when the queue is full
 
-The lookup never waits for and never fails because of logging: `offer` only appends to a deque
-(thread-safe) and bumps counters that each have a single writer thread, so no lock is taken. The
-queue is bounded by the entity rows it holds (whole responses are held until written, so that
-bounds memory); what does not fit is dropped and counted. Writing errors (a full or read-only
-disk) are logged once per episode and counted, and never reach a request. Layout and columns:
-`featurebank.monitoring.log_layout`.
+The lookup never waits for and never fails because of logging: `offer` takes the sampled rows
+of the response while it is still in the CPU caches (`Served`), appends them to a deque
+(thread-safe) and bumps counters that each have a single writing thread, so no lock is taken.
+The queue is bounded in sampled rows; what does not fit is dropped and counted. Writing errors
+(a full or read-only disk) are logged once per episode and counted, and never reach a request.
+Layout and columns: `featurebank.monitoring.log_layout`.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ class LogCounters:
     """Counts for /metrics. Each attribute has one writing thread, so no lock is needed."""
 
     def __init__(self) -> None:
-        self.held_in = 0  # event loop: entity rows queued (whole responses)
-        self.held_out = 0  # writer: entity rows taken off the queue
+        self.held_in = 0  # event loop: sampled rows queued
+        self.held_out = 0  # writer: sampled rows taken off the queue
         self.dropped_full = 0  # event loop: sampled rows refused by a full queue
         self.written = 0  # writer: rows in Parquet files
         self.dropped_failed = 0  # writer: sampled rows lost to a failed write
@@ -81,8 +82,6 @@ class ServingLog:
         self.plans: dict[int, PlanLog] = {}
         self._samplers: dict[tuple[Any, ...], KeySampler] = {}
         self._queue: deque[Served] = deque()
-        self._sampled_in = 0  # event loop: sampled rows queued
-        self._sampled_out = 0  # writer: sampled rows taken
         self._wake = threading.Event()
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -114,17 +113,16 @@ class ServingLog:
         if not rows:
             return
         counters = self.counters
-        if self._closing or counters.held_in - counters.held_out + count > self.queue_rows:
-            counters.dropped_full += len(rows)
+        sampled = len(rows)
+        if self._closing or counters.held_in - counters.held_out + sampled > self.queue_rows:
+            counters.dropped_full += sampled
             return
-        now_us = time.time_ns() // 1_000
         consumer = key_name or headers.get("x-feature-consumer") or log_layout.ANONYMOUS_CONSUMER
         request_id = headers.get("x-request-id") or f"{self._id_prefix}-{next(self._ids)}"
-        self._queue.append(Served(shape, entities, response["results"], rows, now_us,
+        self._queue.append(Served(shape, entities, response, rows, count, time.time_ns() // 1_000,
                                   request_id[:_MAX_HEADER_CHARS], consumer[:_MAX_HEADER_CHARS]))
-        counters.held_in += count
-        self._sampled_in += len(rows)
-        if self._sampled_in - self._sampled_out >= self.flush_rows:
+        counters.held_in += sampled
+        if counters.held_in - counters.held_out >= self.flush_rows:
             self._wake.set()
 
     def offer_failed(self, exc: BaseException) -> None:
@@ -170,7 +168,6 @@ class ServingLog:
             taken.append(queue.popleft())
         if not taken:
             return
-        held = sum(len(s.results[-1]["values"]) if s.results else 0 for s in taken)
         sampled = sum(len(s.rows) for s in taken)
         groups: dict[tuple[int, int], list[Served]] = {}
         for served in taken:
@@ -180,8 +177,7 @@ class ServingLog:
             for (_, day), batch in groups.items():
                 self._write(batch[0].shape, batch, _EPOCH_DAY + timedelta(days=day))
         finally:
-            self.counters.held_out += held
-            self._sampled_out += sampled
+            self.counters.held_out += sampled
 
     def _write(self, shape: LogShape, batch: list[Served], day: date) -> None:
         rows = sum(len(s.rows) for s in batch)
