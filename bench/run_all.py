@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import lookup_bench, materialize_bench, stream_bench
+from bench import logging_bench, lookup_bench, materialize_bench, stream_bench
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     print("== lookup: ours vs feast serve vs no-op FastAPI ==")
     lookup_bench.main(["--quick"] if args.quick else [])
+    print("\n== served-value logging: lookups with logging off, at 10% and at 100% ==")
+    logging_bench.main(["--quick"] if args.quick else [])
     print("\n== materialize: ours vs raw redis-py pipeline vs Feast ==")
     materialize_bench.main(["--rows", "1200000", "--repeats", "2"] if args.quick else [])
     print("\n== streaming: processor vs raw consume vs Feast push; freshness; HTTP push ==")
