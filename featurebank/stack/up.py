@@ -146,6 +146,7 @@ def _start(settings: Settings, options: StackOptions, children: Children, say: S
     if not settings.api_keys:
         dev_key = f"dev-{new_secret()}"
         overrides["FEATUREBANK_API_KEYS"] = f"dev:{dev_key}:admin"
+    overrides.update(demo_monitoring(settings))
     settings = settings.model_copy(update={
         "redis_url": redis_url,
         "kafka_bootstrap_servers": bootstrap or settings.kafka_bootstrap_servers,
@@ -176,6 +177,18 @@ def _start(settings: Settings, options: StackOptions, children: Children, say: S
     if not wait_for_port(options.host, options.port, 60, started["api"]):
         raise DependencyUnavailable(f"the API did not start; see {children.log_path('api')}")
     _print_ready(settings, options, definitions, dev_key, time.monotonic() - began, say)
+
+
+def demo_monitoring(settings: Settings) -> dict[str, object]:
+    """Monitoring on by default in the local stack, so the demo shows drift and freshness.
+
+    The stack serves demo data to one user, so every lookup is logged and the monitor runs each
+    minute; a value the user set in the environment or `.env` is left alone.
+    """
+    defaults = {"monitor_interval_s": ("FEATUREBANK_MONITOR_INTERVAL_S", 60),
+                "log_sample_rate": ("FEATUREBANK_LOG_SAMPLE_RATE", 1.0)}
+    return {env: value for field, (env, value) in defaults.items()
+            if field not in settings.model_fields_set}
 
 
 def service_commands(options: StackOptions, streaming: bool) -> list[tuple[str, list[str]]]:
@@ -218,8 +231,10 @@ def _print_ready(settings: Settings, options: StackOptions, definitions: Definit
     say(f"  API docs       {base}/docs")
     say(f"  health         {base}/health")
     say(f"  Redis          {redis_display(settings.redis_url)}")
+    say(f"  monitoring     {base}/monitoring/summary   (`featurebank monitor run` by hand)")
     if dev_key:
         say(f"  dev API key    {dev_key}   (scopes read, write, admin; header X-API-Key)")
+        say(f"  for the UI's snippets:  export FEATUREBANK_API_KEY={dev_key}")
     if body is not None:
         say("  try a lookup:")
         say(f"    curl -s {base}/get-online-features -H 'content-type: application/json' \\")

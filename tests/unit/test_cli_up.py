@@ -105,3 +105,21 @@ def test_up_prints_long_lines_whole_when_piped(monkeypatch: pytest.MonkeyPatch,
     result = runner.invoke(app, ["up"], env={"FEATUREBANK_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 0, result.output
     assert line in result.output.splitlines()
+
+
+def test_up_turns_monitoring_on_unless_the_user_chose() -> None:
+    from featurebank.stack.up import demo_monitoring
+
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert demo_monitoring(defaults) == {"FEATUREBANK_MONITOR_INTERVAL_S": 60,
+                                         "FEATUREBANK_LOG_SAMPLE_RATE": 1.0}
+    chosen = Settings(_env_file=None, FEATUREBANK_MONITOR_INTERVAL_S=0)  # type: ignore[call-arg]
+    assert demo_monitoring(chosen) == {"FEATUREBANK_LOG_SAMPLE_RATE": 1.0}
+
+
+def test_up_keeps_a_sample_rate_set_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from featurebank.stack.up import demo_monitoring
+
+    monkeypatch.setenv("FEATUREBANK_LOG_SAMPLE_RATE", "0.1")
+    assert demo_monitoring(Settings(_env_file=None)) == {  # type: ignore[call-arg]
+        "FEATUREBANK_MONITOR_INTERVAL_S": 60}
