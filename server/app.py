@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         lifespan=lifespan,
         docs_url=None,  # the UI router serves /docs from local Swagger UI assets (no CDN)
+        redoc_url=None,  # ReDoc loads only from a CDN: blank offline, and /docs covers it
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
