@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from featurebank.monitoring import log_layout
@@ -41,6 +42,9 @@ from featurebank.monitoring.serving_log_shape import LogShape
 log = logging.getLogger("featurebank.monitoring")
 
 _MAX_HEADER_CHARS = 200
+# Rows converted per step: each Arrow conversion holds the GIL throughout, so a whole flush in
+# one step stalled lookups (p99 250 ms at 100% sampling); files still get one large row group.
+_CHUNK_ROWS = 2048
 _EPOCH_DAY = date(1970, 1, 1)
 
 
@@ -183,7 +187,7 @@ class ServingLog:
         rows = sum(len(s.rows) for s in batch)
         target: Path | None = None
         try:
-            table = to_table(shape, batch, day)
+            table = _chunked_table(shape, batch, day)
             folder = log_layout.partition_dir(self.data_dir, shape.log_name, day)
             folder.mkdir(parents=True, exist_ok=True)
             name = f"part-{uuid.uuid4().hex}.parquet"
@@ -207,3 +211,22 @@ class ServingLog:
         if self._failing:
             self._failing = False
             log.warning("served-value log %r: writing works again", shape.log_name)
+
+
+def _chunked_table(shape: LogShape, batch: list[Served], day: date) -> pa.Table:
+    """`to_table` a few thousand rows at a time, letting the event loop run in between."""
+    tables: list[pa.Table] = []
+    chunk: list[Served] = []
+    rows = 0
+    for served in batch:
+        chunk.append(served)
+        rows += len(served.rows)
+        if rows >= _CHUNK_ROWS:
+            tables.append(to_table(shape, chunk, day))
+            chunk, rows = [], 0
+            time.sleep(0)  # yield the GIL
+    if chunk:
+        tables.append(to_table(shape, chunk, day))
+    if len(tables) == 1:
+        return tables[0]
+    return pa.concat_tables(tables, promote_options="permissive")

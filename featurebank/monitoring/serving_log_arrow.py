@@ -2,9 +2,10 @@
 
 Profiles showed that reading a response's Python lists long after it was answered costs far more
 than reading them right away: by then they are out of the CPU caches, and a queued 100-entity
-response is scattered over dozens of objects. So `Served.gather` takes the sampled rows while
-the response is still hot, with one C-level `itemgetter` per column (statuses and timestamps
-shared by several features are taken once), and keeps numpy value columns by reference. The
+response is scattered over dozens of objects; holding whole responses also pushed every later
+lookup's allocations into cold memory. So `Served` takes the sampled rows while the response is
+still hot, with one C-level `itemgetter` per column (numpy columns: one `take`; statuses and
+timestamps shared by several features are taken once, statuses encoded once per pattern). The
 writer joins many requests per column and converts each column once (`to_table`).
 """
 
@@ -84,9 +85,16 @@ class Served:
         picked_status: np.ndarray[Any, Any] = _NO_CODES
         picked_stamp: Picked = ()
         ndarray = np.ndarray
+        # Numpy columns are copied down to the sampled rows: a kept view would keep the engine's
+        # whole decoded matrix alive, and a queue of those made every lookup's allocations land
+        # in cold memory (+25% CPU per 100-entity lookup at 10% sampling).
+        positions = None if pick is _whole else np.array(rows, dtype=np.intp)
         for result in islice(results, len(results) - len(shape.features), None):
             column = result["values"]
-            values.append(column if type(column) is ndarray else pick(column))
+            if type(column) is ndarray:
+                values.append(column if positions is None else column.take(positions))
+            else:
+                values.append(pick(column))
             status = result["statuses"]
             if status is not last_status:  # the engine shares these lists between features
                 last_status, picked_status = status, _status_codes(pick(status))
@@ -121,7 +129,6 @@ def to_table(shape: LogShape, served: Sequence[Served], day: date) -> pa.Table:
     stamp_columns = list(zip(*(s.stamps for s in served), strict=True))
     status_columns = list(zip(*(s.statuses for s in served), strict=True))
     stamp_array = status_array = pa.array([])
-    index = _Index(served)
     for j, column in enumerate(shape.features):
         stamps, statuses = stamp_columns[j], status_columns[j]
         if not j or not _same(stamps, stamp_columns[j - 1]):
@@ -130,65 +137,35 @@ def to_table(shape: LogShape, served: Sequence[Served], day: date) -> pa.Table:
             status_array = pa.array(np.concatenate(statuses), type=log_layout.STATUS_TYPE)
         names += [column.name, column.name + log_layout.TIMESTAMP_SUFFIX,
                   column.name + log_layout.STATUS_SUFFIX]
-        arrays += [_values(value_columns[j], index, column.arrow_type), stamp_array,
+        arrays += [_values(value_columns[j], column.arrow_type), stamp_array,
                    status_array]
     names += [field.name for field in log_layout.SYSTEM_FIELDS]
     arrays += [
         pa.array(np.repeat(np.array([s.log_time_us for s in served], dtype=np.int64), counts),
                  type=log_layout.TIMESTAMP_TYPE),
-        pa.array([day] * total, type=pa.date32()),
+        pa.repeat(pa.scalar(day, type=pa.date32()), total),
         pa.array(np.repeat(np.array([s.request_id for s in served], dtype=object), counts),
                  type=pa.string()),
         pa.array(np.repeat(np.array([s.consumer for s in served], dtype=object), counts),
                  type=pa.string()),
-        pa.array([shape.feature_service] * total, type=pa.string()),
+        pa.repeat(pa.scalar(shape.feature_service, type=pa.string()), total),
     ]
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _values(parts: Sequence[Any], index: _Index, arrow_type: pa.DataType | None) -> pa.Array:
-    """One feature's sampled values. Numpy columns (kept whole) are joined and picked by numpy;
+def _values(parts: Sequence[Any], arrow_type: pa.DataType | None) -> pa.Array:
+    """One feature's sampled values (numpy parts hold just the sampled rows).
+
     NaN is null either way: the engine marks nulls in float arrays with NaN, and the response
-    (orjson) writes any NaN as null."""
-    numpy = np.fromiter((type(part) is np.ndarray for part in parts), dtype=bool,
-                        count=len(parts))
-    if not numpy.any():
-        return _typed(_join(parts), arrow_type)
-    if numpy.all():
-        picked = np.concatenate(parts)[index.of(None)]
-        return _cast(pa.array(picked, from_pandas=True), arrow_type)
-    # Some requests had a numpy column, others a list (e.g. integers with nulls): interleave.
-    arrays = [part for part, is_numpy in zip(parts, numpy, strict=True) if is_numpy]
-    from_numpy = iter(np.concatenate(arrays)[index.of(numpy)].tolist())
-    listed: list[Any] = []
-    for part, sampled in zip(parts, index.sampled_counts, strict=True):
-        listed += islice(from_numpy, sampled) if type(part) is np.ndarray else part
-    return _typed(listed, arrow_type)
-
-
-class _Index:
-    """Where the sampled rows sit in the concatenation of requests' whole numpy columns."""
-
-    def __init__(self, served: Sequence[Served]) -> None:
-        self.sampled_counts = [len(s.rows) for s in served]
-        self._sampled = np.array(self.sampled_counts, dtype=np.int64)
-        self._full = np.array([s.count for s in served], dtype=np.int64)
-        self._rows = np.fromiter(chain.from_iterable(s.rows for s in served), dtype=np.int64,
-                                 count=int(self._sampled.sum()))
-        self._every: np.ndarray[Any, Any] | None = None
-
-    def of(self, mask: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
-        """For every request (None), or for the requests `mask` selects."""
-        if mask is None:
-            if self._every is None:
-                starts = np.cumsum(self._full) - self._full
-                self._every = self._rows + np.repeat(starts, self._sampled)
-            return self._every
-        full = self._full[mask]
-        starts = np.cumsum(full) - full
-        index: np.ndarray[Any, Any] = (self._rows[np.repeat(mask, self._sampled)]
-                                       + np.repeat(starts, self._sampled[mask]))
-        return index
+    (orjson) writes any NaN as null.
+    """
+    numpy = [type(part) is np.ndarray for part in parts]
+    if all(numpy):
+        return _cast(pa.array(np.concatenate(parts), from_pandas=True), arrow_type)
+    if any(numpy):  # some requests had a numpy column, others a list (integers with nulls)
+        parts = [part.tolist() if is_numpy else part for part, is_numpy in zip(parts, numpy,
+                                                                                strict=True)]
+    return _typed(_join(parts), arrow_type)
 
 
 def _join(parts: Sequence[Sequence[Any]]) -> list[Any]:
