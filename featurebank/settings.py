@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     log_queue_rows: int = Field(
         default=100_000, ge=1, le=10_000_000, validation_alias="FEATUREBANK_LOG_QUEUE_ROWS"
     )
-    """Entity rows of sampled responses held for the log writer; beyond, rows are dropped."""
+    """Sampled lookup rows held for the log writer; beyond that, rows are dropped (counted)."""
     log_flush_s: float = Field(
         default=10.0, gt=0, le=3600, validation_alias="FEATUREBANK_LOG_FLUSH_S"
     )
