@@ -8,7 +8,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from streaming.status import parse_skipped, skipped_key
+from streaming.status import (
+    current_history_failures,
+    history_key,
+    parse_skipped,
+    skipped_key,
+)
 
 
 async def check_redis(client: aioredis.Redis) -> dict[str, Any]:
@@ -36,16 +41,25 @@ async def check_broker(bootstrap: str) -> dict[str, Any]:
 
 
 async def check_stream(client: aioredis.Redis, project: str) -> dict[str, Any]:
-    """The views the stream processors skip, as they report them (`streaming.status`).
+    """The views the stream processors skip and the partitions whose history they cannot
+    write, as they report them (`streaming.status`).
 
-    Degraded (not down: lookups are unaffected) while any view is skipped; "unknown" when
-    Redis does not answer (the redis check reports that).
+    Degraded (not down: lookups are unaffected) while any view is skipped or any history
+    write keeps failing; "unknown" when Redis does not answer (the redis check reports that).
     """
     try:
-        raw = await asyncio.wait_for(client.hgetall(skipped_key(project)),  # type: ignore[arg-type]
-                                     timeout=1.0)
+        pipe = client.pipeline(transaction=False)
+        pipe.hgetall(skipped_key(project))
+        pipe.hgetall(history_key(project))
+        skipped, history = await asyncio.wait_for(pipe.execute(), timeout=1.0)
     except Exception as exc:  # any failure means "not known"; the type says why
         return {"status": "unknown", "error": type(exc).__name__}
-    if not raw:
+    failing = current_history_failures(history or {}, time.time())
+    if not skipped and not failing:
         return {"status": "ok"}
-    return {"status": "degraded", "skipped_views": parse_skipped(raw)}
+    result: dict[str, Any] = {"status": "degraded"}
+    if skipped:
+        result["skipped_views"] = parse_skipped(skipped)
+    if failing:
+        result["history_failing"] = failing
+    return result

@@ -75,6 +75,9 @@ class BatchResult:
     source_rows: pa.Table
     views: list[ViewBatch] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
+    source_messages: tuple[Message, ...] = ()
+    """The message behind each row of `source_rows`: a row the history write refuses is
+    dead-lettered with it (`streaming.sinks.parquet`)."""
 
     @property
     def received(self) -> int:
@@ -177,6 +180,7 @@ def process_batch(plan: TopicPlan, messages: Sequence[Message], now_micros: int,
     result = BatchResult(
         topic=plan.topic, partition=messages[0].partition, first_offset=messages[0].offset,
         last_offset=messages[-1].offset, source_rows=source, rejects=rejects,
+        source_messages=tuple(kept),
     )
     for view in plan.views:
         batch, failed = view_rows(plan, view, source, kept)

@@ -15,7 +15,9 @@ Reason codes are a closed set so dashboards and DLQ consumers can switch on them
     timestamp_in_future the event time is later than now + the allowed skew
     transform_failed    the view's transformation raised on this row
     write_failed        the online store refused this row for good (not an outage: a value
-                        the view cannot hold, a Redis key of another type), see sinks/redis
+                        the view cannot hold, a Redis key of another type), see sinks/redis;
+                        or the history write did (a value that does not fit the type the
+                        existing history files give its column), see sinks/parquet
 """
 
 from __future__ import annotations

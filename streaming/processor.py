@@ -54,7 +54,7 @@ from streaming.retry import TRANSIENT, PausingRetry, Stopping
 from streaming.sinks.dlq import DeadLetterSink
 from streaming.sinks.parquet import ParquetHistorySink
 from streaming.sinks.redis import OnlineOutcome, RedisOnlineSink
-from streaming.status import PUBLISH_EVERY_S, publish_skipped
+from streaming.status import PUBLISH_EVERY_S, HistoryFailures, publish_skipped
 
 log = logging.getLogger("featurebank.stream")
 
@@ -127,6 +127,7 @@ class StreamProcessor:
         self._redis = client
         self._online = RedisOnlineSink(client, self._store.project)
         self._offline = ParquetHistorySink()
+        self._history_failures = HistoryFailures(client, lambda: self._plan.project)
         self._buffer = OfflineBuffer(options.offline_flush_s, options.offline_flush_rows)
 
     def stop(self) -> None:
@@ -360,7 +361,9 @@ class StreamProcessor:
 
         History of a partition this consumer no longer owns is dropped, not written: the new
         owner replays it from the last commit, and a file written after its own first flush
-        would never be replaced (a duplicate).
+        would never be replaced (a duplicate). Rows the sink refuses for their data are
+        dead-lettered before the partition becomes committable; an `OSError` (the disk's
+        fault) is reported for `/health` and raised, so the retry policy redoes the write.
         """
         owned = self._consumer.assignment()
         for partition in partitions:
@@ -372,14 +375,26 @@ class StreamProcessor:
                 log.warning("dropping unwritten history of %s[%d]: the partition was revoked",
                             partition.topic, partition.partition)
                 continue
-            files = self._offline.write_range(pending.plan, partition.partition, pending.pieces)
+            where = f"{partition.topic}[{partition.partition}]"
+            try:
+                written = self._offline.write_range(pending.plan, partition.partition,
+                                                    pending.pieces)
+            except OSError as exc:
+                self._history_failures.failed(where, exc)
+                raise
+            self._history_failures.succeeded(where)
+            if written.refused:  # raises (retried: the rewrite is idempotent) until confirmed
+                self._dlq.send(written.refused)
+                self._dlq.flush()
+                for reject in written.refused:
+                    self.metrics.count_dead(partition.topic, reject.reason)
             self._buffer.remove(partition)
             if pending.pieces[0].log_id == topic_log_id(self._consumer, partition.topic):
                 self._committable[partition] = OffsetAndMetadata(pending.last + 1, "", -1)
             else:  # read before the broker lost the topic: its offsets mean nothing there now
                 log.warning("not committing %s[%d]: the topic was recreated on the broker",
                             partition.topic, partition.partition)
-            self.metrics.count_history_files(partition.topic, files)
+            self.metrics.count_history_files(partition.topic, written.files)
 
     def _attempt(self, action: Callable[[], None], *, retry: bool) -> bool:
         """Run `action`, with the retry policy or (in a rebalance callback) once; True if done."""

@@ -12,6 +12,12 @@ Tansu) restarts every topic at offset 0, and a deleted and recreated topic does 
 stream file also carries the topic's id on the broker (`log_id`, Kafka's topic id, new for
 each incarnation of the topic): only files of the same incarnation can be uncommitted work of
 this one; every other file is history of an earlier one and is never replaced.
+
+Column types follow the files already in a directory (`existing_schema`, `conform_columns`):
+readers glob the directory with `union_by_name`, so a column written as int64 beside files that
+hold it as int16 (or as text beside numbers) would change type, or fail, for every reader. A
+value that does not fit the existing type raises `pyarrow.ArrowInvalid`, which is the data's
+fault, not the disk's (the stream sink dead-letters such rows).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -94,3 +101,47 @@ def offset_parts(directory: Path, prefix: str) -> list[OffsetPart]:
 def unique_name(prefix: str) -> str:
     """A name for output that has no offsets (pushes): never collides, never rewrites."""
     return f"{safe_prefix(prefix)}-{uuid.uuid4().hex}.parquet"
+
+
+SCHEMA_FILES = 64
+"""At most this many existing files are read (footers only) for a directory's column types."""
+
+
+def existing_schema(directory: Path) -> dict[str, pa.DataType]:
+    """Column → type as the directory's Parquet files hold it (the first file, by name, that
+    has the column decides); unreadable files are skipped, an absent directory has none."""
+    types: dict[str, pa.DataType] = {}
+    if not directory.is_dir():
+        return types
+    for path in sorted(directory.glob("*.parquet"))[:SCHEMA_FILES]:
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException):  # removed meanwhile, or not Parquet: not ours
+            continue
+        for item in schema:
+            types.setdefault(item.name, item.type)
+    return types
+
+
+def conform_columns(table: pa.Table, types: dict[str, pa.DataType]) -> pa.Table:
+    """`table` with each column of `types` cast (safely) to that type.
+
+    Raises `pyarrow.ArrowInvalid` (or `ArrowNotImplementedError`) naming the value or the
+    types when a cast would change a value or cannot be done.
+    """
+    for index, item in enumerate(table.schema):
+        wanted = types.get(item.name)
+        if wanted is None or wanted.equals(item.type):
+            continue
+        try:
+            column = pc.cast(table.column(index), wanted, safe=True)
+        except pa.ArrowException as exc:
+            raise type(exc)(f"column {item.name!r} ({item.type}) does not fit the existing "
+                            f"files' {wanted}: {exc}") from exc
+        table = table.set_column(index, pa.field(item.name, wanted), column)
+    return table
+
+
+def encodable(table: pa.Table) -> None:
+    """Raise what writing `table` as Parquet would raise for its data, writing to memory."""
+    pq.write_table(table, pa.BufferOutputStream())

@@ -20,9 +20,10 @@ router = APIRouter(tags=["operations"])
 async def health(state: State) -> Response:
     """200 when every required dependency answers, 503 otherwise; always lists each one.
 
-    A stream view the processors skip (its definition cannot work) makes the `stream`
+    A stream view the processors skip (its definition cannot work), or a partition whose
+    history they cannot write (disk full, say: retried, nothing committed), makes the `stream`
     component and the overall status "degraded" with the reason, still with 200: lookups
-    are served, and a load balancer must not drop the API for a stream definition.
+    are served, and a load balancer must not drop the API for a stream's trouble.
     """
     definitions = state.definitions
     redis_result, broker_result, stream_result = await asyncio.gather(

@@ -94,7 +94,7 @@ def test_batches_with_other_columns_get_their_own_file(tmp_path: Path) -> None:
                                      for t in wider.tables))
     pieces = [sink.history(plan, _batch(0, 3)), sink.history(plan, nothing_valid), wider,
               sink.history(plan, _batch(8, 9))]
-    assert sink.write_range(plan, 0, pieces) == 3
+    assert sink.write_range(plan, 0, pieces).files == 3
     parts = sorted(offset_parts(tmp_path, "orders.v1"), key=lambda p: p.first)
     assert [(p.first, p.last) for p in parts] == [(0, 5), (6, 7), (8, 9)]
     assert [pq.read_table(p.path).column("id").to_pylist() for p in parts] == [
@@ -145,3 +145,30 @@ def test_only_outages_are_retried_by_the_online_sink() -> None:
     assert retryable(redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'"))
     assert retryable(redis.ReadOnlyError("READONLY You can't write against a read only replica"))
     assert retryable(TimeoutError())
+
+
+def test_rows_that_do_not_fit_the_existing_files_are_refused_with_their_message(
+    tmp_path: Path,
+) -> None:
+    pq.write_table(pa.table({"id": pa.array([1], pa.int8())}), tmp_path / "backfill.parquet")
+    plan = _plan(tmp_path)
+    batch = _batch(0, 3)
+    batch.source_rows = batch.source_rows.set_column(0, "id", pa.array([5, 300, 6, -200]))
+    batch.source_messages = tuple(SimpleNamespace(topic="orders.v1", partition=0, offset=o)
+                                  for o in range(4))  # type: ignore[misc]
+    written = ParquetHistorySink().write(plan, batch)
+    assert written.files == 1
+    assert [r.message.offset for r in written.refused] == [1, 3]
+    assert all(r.reason == "write_failed" and "'id'" in r.text for r in written.refused)
+    (part,) = offset_parts(tmp_path, "orders.v1")
+    table = pq.read_table(part.path)
+    assert table.schema.field("id").type == pa.int8()
+    assert table.column("id").to_pylist() == [5, 6]
+
+
+def test_a_refusal_without_messages_is_raised_not_dropped(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": pa.array([1], pa.int8())}), tmp_path / "backfill.parquet")
+    batch = _batch(0, 1)
+    batch.source_rows = batch.source_rows.set_column(0, "id", pa.array([5, 300]))
+    with pytest.raises(pa.ArrowInvalid, match="'id'"):
+        ParquetHistorySink().write(_plan(tmp_path), batch)
