@@ -100,6 +100,18 @@ def parse_window(text: str) -> timedelta:
         return timedelta(seconds=parse_duration(text))
     except ValueError as exc:
         raise InvalidInput(f"window: {exc}", detail={"window": text}) from None
+    except OverflowError:
+        raise InvalidInput(f"window: {text!r} is too long", detail={"window": text}) from None
+
+
+def _check_reach(moment: datetime, window: timedelta) -> None:
+    """The window and the default reference before it must start after year 1: datetime
+    arithmetic overflows otherwise, which would surface as a traceback, not a bad window."""
+    try:
+        moment - window - DEFAULT_REFERENCE_SPAN
+    except OverflowError:
+        raise InvalidInput(f"the monitoring window ({window.days} days) reaches back before "
+                           "year 1", detail={"window_s": window.total_seconds()}) from None
 
 
 def _drift(connection: duckdb.DuckDBPyConnection, definitions: Definitions, settings: Settings,
@@ -231,6 +243,7 @@ def run_monitoring(settings: Settings, *, window: timedelta = DEFAULT_WINDOW,
     moment = now or datetime.now(UTC)
     if moment.tzinfo is None:
         raise InvalidInput("the monitoring time must be timezone-aware")
+    _check_reach(moment, window)
     defs = definitions or load_definitions(open_store(settings))
     report = compute_report(settings, defs, window=window, reference=reference, now=moment,
                             parts=parts, progress=progress)
