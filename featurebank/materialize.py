@@ -10,9 +10,11 @@ from datetime import datetime
 import pyarrow as pa
 import redis
 
+from featurebank.aggregations import aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
 from featurebank.errors import InvalidInput, UnknownName
-from featurebank.offline.latest import EVENT_TS, latest_rows
+from featurebank.offline.latest import EVENT_TS, LatestRows, latest_rows
+from featurebank.offline.latest_windows import latest_window_rows
 from featurebank.offline.sources import offline_source
 from featurebank.online.rows import rows_from_table
 from featurebank.online.writer import RedisOnlineWriter
@@ -65,9 +67,8 @@ def materialize_view(
     end: datetime | None,
     progress: MaterializeProgress | None = None,
 ) -> ViewReport:
-    source = offline_source(view)
     began = time.perf_counter()
-    latest = latest_rows(view, source, start=start, end=end)
+    latest = _latest(view, start=start, end=end)
     query_s = time.perf_counter() - began
     if progress:
         progress.view_started(view.name, latest.count)
@@ -83,6 +84,18 @@ def materialize_view(
     finally:
         latest.close()
     return ViewReport(view.name, latest.count, written, query_s, time.perf_counter() - began)
+
+
+def _latest(view: ViewSpec, *, start: datetime | None, end: datetime | None) -> LatestRows:
+    """A stream view with aggregations is computed from its raw events, not read as rows."""
+    source = offline_source(view)
+    try:
+        windows = aggregations_of(view)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), detail={"feature_view": view.name}) from None
+    if windows:
+        return latest_window_rows(view, source, windows, start=start, end=end)
+    return latest_rows(view, source, start=start, end=end)
 
 
 def materialize(
