@@ -5,6 +5,8 @@ time, the request time), straight from Parquet into DuckDB's own columnar storag
 round trip and no sort, which `log_layout.read_logs` (a general reader) does and which cost
 most of a run at a million rows. Day partitions outside the window are skipped before any file
 is opened; files of one log may differ in columns (ad-hoc lookups), so they are read by name.
+A view a feature service serves under an alias (`with_name`) is logged under that name; its
+columns are read into the view's own, so those lookups are measured too.
 """
 
 from __future__ import annotations
@@ -55,36 +57,67 @@ def window_files(data_path: Path, start: datetime, end: datetime) -> list[str]:
     return files
 
 
-def _wanted(definitions: Definitions) -> set[str]:
-    names = {log_layout.LOG_TIMESTAMP}
+def _aliases(definitions: Definitions) -> dict[str, list[str]]:
+    """View name -> the other names feature services log it under (`with_name` projections).
+
+    A projection with a `join_key_map` is left out: its rows are keyed by other columns, so
+    they are not the view's rows under its own keys."""
+    found: dict[str, list[str]] = {}
+    for service in definitions.services.values():
+        for projection in service.feature_view_projections:
+            alias = projection.name_alias
+            if (alias and alias != projection.name and projection.name in definitions.views
+                    and not projection.join_key_map):
+                names = found.setdefault(projection.name, [])
+                if alias not in names:
+                    names.append(alias)
+    return found
+
+
+def _sources(definitions: Definitions) -> dict[str, list[str]]:
+    """Each column monitoring reads -> the logged columns that may hold it: its own name first,
+    then the same feature under each alias of its view (a service's `with_name` projection
+    logs `<alias>__<feature>`), so served values are measured whichever name served them."""
+    sources = {log_layout.LOG_TIMESTAMP: [log_layout.LOG_TIMESTAMP]}
+    aliases = _aliases(definitions)
     for view in definitions.views.values():
         if not view.entityless:
-            names.update(view.join_key_names)
+            sources.update({key: [key] for key in view.join_key_names})
+        names = [view.name, *aliases.get(view.name, [])]
         for feature in view.features:
-            names.update((log_layout.value_column(view.name, feature),
-                          log_layout.status_column(view.name, feature),
-                          log_layout.timestamp_column(view.name, feature)))
-    return names
+            for column in (log_layout.value_column, log_layout.status_column,
+                           log_layout.timestamp_column):
+                sources[column(view.name, feature)] = [column(name, feature) for name in names]
+    return sources
+
+
+def _select(target: str, logged: list[str]) -> str:
+    if logged == [target]:
+        return quote(target)
+    return f"COALESCE({', '.join(map(quote, logged))}) AS {quote(target)}"
 
 
 def load_window(connection: duckdb.DuckDBPyConnection, definitions: Definitions,
                 data_path: Path, start: datetime, end: datetime) -> LoggedWindow:
     """Create the temp table `logs` with the rows logged at start <= __log_timestamp < end."""
     files = window_files(data_path, start, end)
-    present: list[str] = []
+    selected: dict[str, str] = {}
     if files:
-        described = connection.execute(
+        described = {str(row[0]) for row in connection.execute(
             "DESCRIBE SELECT * FROM read_parquet($files, union_by_name = true)",
-            {"files": files}).fetchall()
-        wanted = _wanted(definitions)
-        present = [str(row[0]) for row in described if str(row[0]) in wanted]
+            {"files": files}).fetchall()}
+        for target, candidates in _sources(definitions).items():
+            logged = [name for name in candidates if name in described]
+            if logged:
+                selected[target] = _select(target, logged)
+    present = list(selected)
     if log_layout.LOG_TIMESTAMP not in present:
         connection.execute(f"CREATE OR REPLACE TEMP TABLE {TABLE} "
                            f"({quote(log_layout.LOG_TIMESTAMP)} TIMESTAMPTZ)")
         return LoggedWindow(frozenset((log_layout.LOG_TIMESTAMP,)), 0)
     ts = quote(log_layout.LOG_TIMESTAMP)
     connection.execute(
-        f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT {', '.join(map(quote, present))} "  # noqa: S608
+        f"CREATE OR REPLACE TEMP TABLE {TABLE} AS SELECT {', '.join(selected.values())} "  # noqa: S608
         f"FROM read_parquet($files, union_by_name = true) "
         f"WHERE {ts} >= $start AND {ts} < $end",
         {"files": files, "start": start, "end": end})
