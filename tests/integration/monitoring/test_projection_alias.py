@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def test_values_served_under_a_projection_alias_are_measured_as_the_view(
     aliased_repo.write_history("activity", activity_table([
         {"user_id": u, "amount": float(u), "clicks": u, "segment": f"s{u % 2}", "flag": True,
          "ts": EVENT} for u in USERS]))
-    served = [{"user_id": u, "at": NOW - timedelta(minutes=10),
+    served: list[dict[Any, Any]] = [{"user_id": u, "at": NOW - timedelta(minutes=10),
                ("act", "amount"): (float(u) + (1.0 if u == SKEWED else 0.0), EVENT,
                                    FieldStatus.PRESENT),
                ("act", "segment"): (f"s{u % 2}", EVENT, FieldStatus.PRESENT)} for u in USERS]
