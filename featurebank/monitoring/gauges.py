@@ -38,7 +38,7 @@ def report_families(report: MonitorReport | None) -> list[GaugeMetricFamily]:
                             "Population stability index of a feature vs its reference, last run",
                             labels=["view", "feature"])
     js = GaugeMetricFamily("featurebank_feature_js",
-                           "Jensen-Shannon distance of a feature vs its reference, last run",
+                           "Jensen-Shannon divergence (bits) vs the reference, last run",
                            labels=["view", "feature"])
     match = GaugeMetricFamily("featurebank_feature_match_rate",
                               "Share of served values that match a point-in-time recompute",
