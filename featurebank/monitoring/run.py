@@ -116,7 +116,7 @@ def _check_reach(moment: datetime, window: timedelta) -> None:
 
 def _drift(connection: duckdb.DuckDBPyConnection, definitions: Definitions, settings: Settings,
            reference: Reference, logs_sample: Sample, start: datetime, end: datetime,
-           work: Path, report: Progress) -> list[FeatureDrift]:
+           work: Path, report: Progress, *, explicit: bool = False) -> list[FeatureDrift]:
     if reference.training_set is not None:
         found = samples.find_training_set(settings.data_path, reference.training_set)
         references = [samples.training_sample(definitions, found)]
@@ -139,7 +139,14 @@ def _drift(connection: duckdb.DuckDBPyConnection, definitions: Definitions, sett
                                               work / "current", views=unserved):
             current.update(count_current(connection, sample, bins))
     report("drift", 0.9)
-    return [feature_drift(key, bins[key], current.get(key)) for key in bins]
+    drift = [feature_drift(key, bins[key], current.get(key)) for key in bins]
+    if explicit and not any(d.rows_reference for d in drift):
+        # A reference the user chose that holds nothing would pass every check: say so.
+        raise InvalidInput(f"reference {reference.text!r} holds no rows of any monitored "
+                           "feature (scalar features of feature views); pick a span with "
+                           "history or a training set of those features",
+                           detail={"reference": reference.text})
+    return drift
 
 
 def compute_report(settings: Settings, definitions: Definitions, *, window: timedelta,
@@ -166,7 +173,7 @@ def compute_report(settings: Settings, definitions: Definitions, *, window: time
         if "drift" in parts:
             drift = _drift(connection, definitions, settings, parsed,
                            samples.logged_sample(definitions, logs), start, end, work,
-                           stages.of("drift"))
+                           stages.of("drift"), explicit=bool(reference and reference.strip()))
         freshness = []
         if "freshness" in parts:
             stages.of("freshness")("freshness", 0.0)
