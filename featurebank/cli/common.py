@@ -15,9 +15,10 @@ from featurebank.errors import FeatureBankError
 from featurebank.settings import Settings
 
 # soft_wrap: a line longer than the terminal (or than 80 columns when piped) stays one line, so
-# an error stays greppable and a printed command can be copied whole.
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# an error stays greppable and a printed command can be copied whole. No emoji codes: rich
+# would turn a message's ":secret:" (the API key form) into a picture.
+console = Console(stderr=True, soft_wrap=True, emoji=False)
+out = Console(soft_wrap=True, emoji=False)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -60,7 +61,7 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        console.print(f"[red]error:[/red] {option} {value!r} is not an ISO-8601 time "
-                      "(e.g. 2024-05-01T00:00:00Z)")
+        console.print(f"[red]error:[/red] {escape(option)} {escape(repr(value))} is not an "
+                      "ISO-8601 time (e.g. 2024-05-01T00:00:00Z)")
         raise typer.Exit(2) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -102,3 +102,19 @@ def test_malformed_redis_url_in_a_real_process_has_no_traceback(tmp_path: Path) 
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         "error: bad configuration: REDIS_URL database must be a whole number, got 'zero'"]
+
+
+@pytest.mark.parametrize(("env", "args", "expected"), [
+    # Rich turned ":secret:" into an emoji, so the advice showed the wrong form.
+    ({"FEATUREBANK_API_KEYS": "bad"}, ["doctor"],
+     "error: bad configuration: FEATUREBANK_API_KEYS entry #1 must look like "
+     "'name:secret:read+write'"),
+    # A flag's value is text, not markup: "[/x]" made rich raise instead of the one-line error.
+    ({}, ["materialize", "--start", "[/x]:smile:"],
+     "error: --start '[/x]:smile:' is not an ISO-8601 time (e.g. 2024-05-01T00:00:00Z)"),
+])
+def test_errors_print_user_text_verbatim(tmp_path: Path, env: dict[str, str], args: list[str],
+                                         expected: str) -> None:
+    result = runner.invoke(app, args, env={"FEATUREBANK_DATA_DIR": str(tmp_path), **env})
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [expected]
