@@ -33,15 +33,17 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from feast.value_type import ValueType
 
 from featurebank.monitoring import log_layout
 from featurebank.monitoring.serving_log_arrow import Served, to_table
-from featurebank.monitoring.serving_log_sampler import KeySampler
+from featurebank.monitoring.serving_log_sampler import KeySampler, integer_seed
 from featurebank.monitoring.serving_log_shape import LogShape
 
 log = logging.getLogger("featurebank.monitoring")
 
 _MAX_HEADER_CHARS = 200
+_INTEGER_KEYS = (ValueType.INT64, ValueType.INT32)
 # The writer shares the GIL with the event loop: converting a whole flush at once stalled
 # lookups (p99 250 ms at 100% sampling). So it converts a step of rows at a time and then rests
 # for twice as long as the step took, which caps it near a third of the GIL while it has work;
@@ -107,7 +109,10 @@ class ServingLog:
         key = (shape.sampler_key, shape.project)
         sampler = self._samplers.get(key)
         if sampler is None:
-            sampler = self._samplers[key] = KeySampler(shape.codec)
+            seed = None
+            if len(shape.sampler_key) == 1 and shape.sampler_key[0][1] in _INTEGER_KEYS:
+                seed = integer_seed(shape.sampler_key[0][0], shape.project)
+            sampler = self._samplers[key] = KeySampler(shape.codec, integer_seed=seed)
         entry = self.plans[plan_id] = PlanLog(shape, sampler)
         return entry
 

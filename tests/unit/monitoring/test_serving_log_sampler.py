@@ -12,7 +12,12 @@ from feast.protos.feast.types.Value_pb2 import Value
 from feast.value_type import ValueType
 
 from featurebank.codec.entity_key import EntityKeyCodec
-from featurebank.monitoring.serving_log_sampler import KeySampler, key_position
+from featurebank.monitoring.serving_log_sampler import (
+    KeySampler,
+    integer_position,
+    integer_seed,
+    key_position,
+)
 from featurebank.monitoring.serving_log_shape import SAMPLE_RATE_TAG, sample_rate_for
 
 ONE_KEY = EntityKeyCodec([("user_id", ValueType.INT64)], "proj")
@@ -84,3 +89,19 @@ def test_the_service_tag_wins_and_a_bad_one_is_reported(caplog: pytest.LogCaptur
     assert "monitor.log_sample_rate='half'" in caplog.text
     assert "svc_bad" in caplog.text
     assert len(caplog.records) == 4
+
+
+def test_integer_keys_take_the_vectorized_path_with_the_same_answers() -> None:
+    seed = integer_seed("user_id", "proj")
+    sampler = KeySampler(ONE_KEY, integer_seed=seed)
+    ids = [*range(-50, 2000), 2**63 - 1, -(2**63)]
+    expected = [row for row, value in enumerate(ids) if integer_position(value, seed) < 0.2]
+    assert sampler.rows([ids], len(ids), 0.2) == expected  # numpy, many keys
+    one_by_one = [i for i in ids[:40] if sampler.rows([[i]], 1, 0.2)]  # the Python path
+    assert one_by_one == [i for i in ids[:40] if integer_position(i, seed) < 0.2]
+    assert sampler.rows([[str(i) for i in ids]], len(ids), 0.2) == expected  # "42" is 42
+    assert 0.17 < len(expected) / len(ids) < 0.23
+    # Pinned: the same key must sit at the same place in every process, release and restart.
+    assert integer_seed("user_id", "proj") == 16_964_453_490_196_644_376
+    assert integer_position(42, seed) == pytest.approx(0.30175662064896325, abs=1e-15)
+    assert sampler.positions([[42]]) == [integer_position(42, seed)]
