@@ -3,9 +3,9 @@
 Bins are fixed by the reference, so a window is always compared on the reference's terms:
 
 * numeric: equal-frequency edges at the reference's deciles (`quantile_cont`), duplicates
-  collapsed (a feature with few distinct values gets fewer, wider bins instead of empty ones),
-  and open outer bins (-inf, e1) and [ek, +inf) so a value beyond the reference's range still
-  lands somewhere.
+  collapsed (a feature with few distinct values gets fewer bins), a value several deciles
+  share (a point mass) in a bin of its own, and open outer bins (-inf, e1) and [ek, +inf) so
+  a value beyond the reference's range still lands somewhere.
 * categorical: the reference's top-N values, then one "other" bin for everything else
   (including values the reference never saw).
 
@@ -37,9 +37,21 @@ def decile_points(bins: int = BINS) -> list[float]:
 
 
 def edges_from_quantiles(quantiles: Sequence[float | None]) -> FloatArray:
-    """Sorted, de-duplicated interior cut points wrapped in -inf / +inf outer edges."""
-    finite = sorted({float(q) for q in quantiles if q is not None and np.isfinite(q)})
-    return np.array([-np.inf, *finite, np.inf], dtype=np.float64)
+    """Sorted, de-duplicated interior cut points wrapped in -inf / +inf outer edges.
+
+    A value two or more quantiles share holds a point mass (a decile or more of the reference:
+    the zeros of a zero-inflated amount, the 1 of a count that is almost always 1). It gets a
+    bin of its own, [v, next float after v), so a shift into or out of it shows: merged with
+    its neighbours, the 95% zeros and every positive amount would share one bin and a move
+    from 95% to 50% zeros would score a PSI of 0."""
+    finite = [float(q) for q in quantiles if q is not None and np.isfinite(q)]
+    points = set(finite)
+    for value in points.copy():
+        if finite.count(value) > 1:
+            after = float(np.nextafter(value, np.inf))
+            if np.isfinite(after):
+                points.add(after)
+    return np.array([-np.inf, *sorted(points), np.inf], dtype=np.float64)
 
 
 def reference_edges(values: npt.ArrayLike, bins: int = BINS) -> FloatArray:

@@ -84,12 +84,25 @@ def test_distinct_reference_fills_deciles_evenly(n: int, seed: int) -> None:
     assert all(abs(int(c) - n / drift.BINS) <= 2 for c in binned)
 
 
-def test_duplicates_collapse_into_fewer_bins() -> None:
+def test_duplicates_collapse_into_fewer_bins_and_a_point_mass_gets_its_own() -> None:
     data = [1.0] * 85 + [2.0] * 15
     edges = drift.reference_edges(data)
-    assert list(edges) == [-np.inf, 1.0, 2.0, np.inf]
-    assert list(drift.bin_counts(data, edges)) == [0, 85, 15]
-    assert list(drift.bin_counts([0.5, 1.0, 1.5, 2.0, 99.0], edges)) == [1, 2, 2]
+    assert list(edges) == [-np.inf, 1.0, float(np.nextafter(1.0, np.inf)), 2.0, np.inf]
+    assert list(drift.bin_counts(data, edges)) == [0, 85, 0, 15]
+    assert list(drift.bin_counts([0.5, 1.0, 1.5, 2.0, 99.0], edges)) == [1, 1, 1, 2]
+
+
+def test_a_shift_out_of_a_point_mass_scores() -> None:
+    """95% zeros then 50%: merged with the positives, the zeros hid this (PSI 0)."""
+    reference = [0.0] * 95 + list(np.linspace(1, 500, 5))
+    current = [0.0] * 50 + list(np.linspace(1, 500, 50))
+    edges = drift.reference_edges(reference)
+    assert drift.psi(drift.bin_counts(reference, edges), drift.bin_counts(current, edges)) > 1.0
+    constant = drift.reference_edges([1.0] * 100)  # a count that was always 1, now 3
+    assert drift.psi(drift.bin_counts([1.0] * 100, constant),
+                     drift.bin_counts([3.0] * 100, constant)) > 1.0
+    assert drift.psi(drift.bin_counts([1.0] * 100, constant),
+                     drift.bin_counts([1.0] * 100, constant)) == 0.0
 
 
 @settings(max_examples=30, deadline=None)
