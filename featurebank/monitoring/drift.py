@@ -29,6 +29,7 @@ PSI_EPSILON = 1e-4
 OTHER = "(other)"
 
 FloatArray = npt.NDArray[np.float64]
+_LARGEST = float(np.finfo(np.float64).max)
 
 
 def decile_points(bins: int = BINS) -> list[float]:
@@ -47,10 +48,8 @@ def edges_from_quantiles(quantiles: Sequence[float | None]) -> FloatArray:
     finite = [float(q) for q in quantiles if q is not None and np.isfinite(q)]
     points = set(finite)
     for value in points.copy():
-        if finite.count(value) > 1:
-            after = float(np.nextafter(value, np.inf))
-            if np.isfinite(after):
-                points.add(after)
+        if finite.count(value) > 1 and value < _LARGEST:  # above it is +inf: the open bin
+            points.add(float(np.nextafter(value, np.inf)))
     return np.array([-np.inf, *sorted(points), np.inf], dtype=np.float64)
 
 

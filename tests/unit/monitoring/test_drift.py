@@ -137,3 +137,8 @@ def test_category_counts_keep_every_row(seen: dict[str, int], n: int) -> None:
     top = drift.top_categories(seen, n=n)
     assert len(top) == min(n, len(seen))
     assert sum(drift.category_counts(seen, top)) == sum(seen.values())
+
+
+def test_a_point_mass_at_the_largest_float_keeps_the_open_bin() -> None:
+    edges = drift.reference_edges([1.7976931348623157e308] * 10)
+    assert list(edges) == [-np.inf, 1.7976931348623157e308, np.inf]
