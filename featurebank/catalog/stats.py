@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from featurebank.aggregations import WindowedAggregation, aggregations_of
 from featurebank.definitions import ViewSpec
 from featurebank.errors import InvalidInput
 from featurebank.offline.sources import ParquetSource, offline_source
@@ -211,8 +212,12 @@ def compute_view_stats(view: ViewSpec, source: ParquetSource, files: list[str]) 
         rows, first, last = int(row[0]), row[1], row[2]
         recent = _recent_keys(con, view, source, types) if rows else []
         features: dict[str, Any] = {}
+        windows = _windows(view)
         for name in view.features:
             column = source.column_for(name)
+            if name in windows:
+                features[name] = {"missing": _window_note(windows[name])}
+                continue
             if column not in types:
                 features[name] = {"missing": f"column {column!r} is not in the source files"}
                 continue
@@ -228,6 +233,23 @@ def compute_view_stats(view: ViewSpec, source: ParquetSource, files: list[str]) 
         "computed_at": _iso(datetime.now(UTC)),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _windows(view: ViewSpec) -> dict[str, WindowedAggregation]:
+    try:
+        return {window.name: window for window in aggregations_of(view)}
+    except ValueError:  # the processor skips such a view and /health says why
+        return {}
+
+
+def _window_note(window: WindowedAggregation) -> str:
+    """Why an aggregation has no column statistics: the history holds its raw events."""
+    seconds = window.window_us // 1_000_000
+    span = next((f"{seconds // unit}{suffix}" for unit, suffix in
+                 ((86_400, "d"), (3_600, "h"), (60, "m")) if seconds % unit == 0),
+                f"{seconds}s")
+    return (f"{window.function} of {window.column!r} over the trailing {span}, computed when "
+            "served or joined; the history holds the raw events")
 
 
 @dataclass

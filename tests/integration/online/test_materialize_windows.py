@@ -56,20 +56,24 @@ shelf_scans = StreamFeatureView(
 NEWEST = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-def test_aggregations_are_computed_at_each_entitys_newest_event(
-    settings_factory: Callable[..., Settings], tmp_path: Path, unique_name: str,
-    redis_client: redis.Redis,
-) -> None:
-    settings = settings_factory(write_repo(tmp_path, unique_name, DEFINITIONS))
+def write_events(settings: Settings) -> None:
+    """A: events 0.5 h, 2 h and 5 h before its newest; B: one event, a day earlier."""
     history = settings.data_path / "scans"
     history.mkdir(parents=True)
-    # A: events 0.5 h, 2 h and 5 h before its newest; B: one event, a day earlier.
     pd.DataFrame({
         "shelf": ["A", "A", "A", "A", "B"],
         "secs": [1.0, 2.0, 4.0, 8.0, 16.0],
         "at": [NEWEST, NEWEST - timedelta(minutes=30), NEWEST - timedelta(hours=2),
                NEWEST - timedelta(hours=5), NEWEST - timedelta(days=1)],
     }).to_parquet(history / "events.parquet")
+
+
+def test_aggregations_are_computed_at_each_entitys_newest_event(
+    settings_factory: Callable[..., Settings], tmp_path: Path, unique_name: str,
+    redis_client: redis.Redis,
+) -> None:
+    settings = settings_factory(write_repo(tmp_path, unique_name, DEFINITIONS))
+    write_events(settings)
     apply_repo(settings)
     store = open_store(settings)
 
