@@ -119,7 +119,7 @@ def view_thresholds(view: ViewSpec) -> ViewThresholds:
         try:
             freshness = parse_tag(view.name, None, FRESHNESS_MAX, str(view_tags[FRESHNESS_MAX]))
         except InvalidInput as exc:
-            problems.append(f"{exc.message}; using {freshness:g}s")
+            problems.append(f"{exc.message}; using {freshness:.10g}s")
     features: dict[str, FeatureThresholds] = {}
     for feast_field in feast_view.features:
         field_tags = dict(getattr(feast_field, "tags", None) or {})

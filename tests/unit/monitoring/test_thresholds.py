@@ -85,3 +85,11 @@ def test_parse_tag_raises_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="between 0 and 1"):
         th.parse_tag("v", "f", th.MATCH_MIN, "1.5")
     assert th.parse_tag("v", "f", th.PSI_MAX, "3") == 3.0
+
+
+def test_a_bad_freshness_tag_reports_the_fallback_in_plain_seconds() -> None:
+    """A 30-day TTL was reported as 'using 2.592e+06s', which nobody reads at a glance."""
+    found = th.view_thresholds(_view(tags={th.FRESHNESS_MAX: "soon"}, ttl=timedelta(days=30)))
+    assert found.freshness_max_s == 2_592_000
+    assert len(found.problems) == 1
+    assert found.problems[0].endswith("; using 2592000s")
