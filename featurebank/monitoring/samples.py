@@ -41,6 +41,8 @@ AGGREGATION_SPINE_MAX = 200_000
 """Event times sampled per aggregated view to recompute its aggregations over a window."""
 SPINE_TS = "__monitor_ts"
 _SET_ID = re.compile(r"^[0-9a-f]{32}$")
+CLI_SUFFIX = ".training-set"
+"""`featurebank training-set --out x.parquet` keeps its manifest in `x.training-set/`."""
 
 
 def monitored_features(definitions: Definitions) -> list[FeatureKey]:
@@ -147,9 +149,23 @@ def find_training_set(data_path: Path, ref: str) -> TrainingReference:
     manifest = manifests.Manifest.load(path)
     data = directory / manifest.output_file
     if not data.is_file():
+        data = _delivered(directory) or data
+    if not data.is_file():
+        hint = ("built by `featurebank training-set`? pass the path of its manifest, next to "
+                "the Parquet file it wrote" if _SET_ID.match(ref)
+                else "still building, or failed?")
         raise InvalidInput(f"reference training set {ref!r}: its data file {data.name} is "
-                           "missing (still building, or failed?)", detail={"reference": ref})
+                           f"missing ({hint})", detail={"reference": ref})
     return TrainingReference(manifest=manifest, data=data)
+
+
+def _delivered(directory: Path) -> Path | None:
+    """Where `featurebank training-set --out <stem>.parquet` put the rows: beside the
+    `<stem>.training-set/` directory that holds the manifest (the CLI moves the data out)."""
+    if not directory.name.endswith(CLI_SUFFIX) or len(directory.name) == len(CLI_SUFFIX):
+        return None
+    found = directory.parent / f"{directory.name[:-len(CLI_SUFFIX)]}.parquet"
+    return found if found.is_file() else None
 
 
 def training_sample(definitions: Definitions, reference: TrainingReference) -> Sample:
