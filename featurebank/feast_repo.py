@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
+import yaml  # type: ignore[import-untyped]
 from feast import FeatureStore
 from feast.repo_config import RepoConfig
 
@@ -41,10 +42,20 @@ def repo_yaml(settings: Settings) -> Path:
 
 
 def load_repo_config(settings: Settings) -> RepoConfig:
+    """The repo's configuration; a file Feast cannot use is bad input naming the file."""
+    from feast.errors import FeastError
+    from feast.repo_config import FeastConfigError
     from feast.repo_config import load_repo_config as feast_load
 
     export_feast_environment(settings)
-    return feast_load(settings.repo_path, repo_yaml(settings))
+    path = repo_yaml(settings)
+    try:
+        return feast_load(settings.repo_path, path)
+    except (yaml.YAMLError, FeastConfigError, FeastError, TypeError, ValueError) as exc:
+        # TypeError: an empty file or one that is not a mapping; the rest are Feast's own.
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InvalidInput(f"{path} is not a valid Feast configuration: {reason[:400]}",
+                           detail={"file": str(path)}) from None
 
 
 def open_store(settings: Settings) -> FeatureStore:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from featurebank.cli.common import console, load_settings
-from featurebank.feast_repo import export_feast_environment
+from featurebank.cli.common import console, friendly_errors, load_settings
+from featurebank.feast_repo import export_feast_environment, load_repo_config
 
 
 def serve(
@@ -24,6 +24,8 @@ def serve(
     settings = load_settings()
     port = port or settings.port
     export_feast_environment(settings)  # workers inherit the derived variables
+    with friendly_errors():  # a missing or broken feature_store.yaml: one line, not a traceback
+        load_repo_config(settings)
     console.print(f"serving on http://{host}:{port} (docs at /docs), {workers} worker(s)")
     uvicorn.run("server.main:app_factory", factory=True, host=host, port=port, workers=workers,
                 access_log=access_log, log_level="info", loop="uvloop", http="httptools")

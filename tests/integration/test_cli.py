@@ -118,3 +118,19 @@ def test_errors_print_user_text_verbatim(tmp_path: Path, env: dict[str, str], ar
     result = runner.invoke(app, args, env={"FEATUREBANK_DATA_DIR": str(tmp_path), **env})
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [expected]
+
+
+@pytest.mark.parametrize("text", ["project: [oops\n", "", "provider: local\n"])
+@pytest.mark.parametrize("args", [["apply"], ["plan"], ["materialize"], ["serve"]])
+def test_broken_feature_store_yaml_is_one_line_naming_the_file(
+        tmp_path: Path, text: str, args: list[str]) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "feature_store.yaml").write_text(text)
+    result = runner.invoke(app, args, env={"FEATUREBANK_REPO": str(repo),
+                                           "FEATUREBANK_DATA_DIR": str(tmp_path / "data")})
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(
+        f"error: {repo / 'feature_store.yaml'} is not a valid Feast configuration: ")
