@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from feast.value_type import ValueType
 
+from featurebank.aggregations import aggregations_of
 from featurebank.definitions import ViewSpec
 from featurebank.errors import InvalidInput, LimitExceeded
 from featurebank.offline.latest import quote
@@ -295,6 +296,16 @@ class SpineSpec:
                 "every_seconds": self.every.total_seconds() if self.every else None}
 
 
+def _stored_features(view: ViewSpec) -> list[str]:
+    """The features a label spine copies from the history. A windowed aggregation is not
+    stored there (the history holds its raw events); request it to have it joined."""
+    try:
+        windows = {window.name for window in aggregations_of(view)}
+    except ValueError:
+        windows = set()
+    return [name for name in view.features if name not in windows]
+
+
 def build_spine(view: ViewSpec, spec: SpineSpec, *, max_rows: int,
                 timestamp_column: str = DEFAULT_TIMESTAMP) -> pa.Table:
     """Entity rows computed from a view's offline data, sorted by (time, keys).
@@ -316,7 +327,8 @@ def build_spine(view: ViewSpec, spec: SpineSpec, *, max_rows: int,
         where = f"{ts} >= $start AND {ts} <= $end"
         params: dict[str, object] = {"path": source.path, "start": spec.start, "end": spec.end}
         if spec.mode == "label":
-            feats = [f"{quote(source.column_for(f))} AS {quote(f)}" for f in view.features]
+            feats = [f"{quote(source.column_for(f))} AS {quote(f)}"
+                     for f in _stored_features(view)]
             select = ", ".join([*key_sql, f"{ts} AS {out}", *feats])
             order = ", ".join([out, *map(quote, keys)])
         elif spec.mode == "active":
@@ -334,7 +346,13 @@ def build_spine(view: ViewSpec, spec: SpineSpec, *, max_rows: int,
             raise InvalidInput(f"view {view.name!r} has no offline data to build a spine from")
         query = (f"SELECT {select} FROM read_parquet($path, union_by_name = true) WHERE {where} "  # noqa: S608
                  f"ORDER BY {order} LIMIT {int(max_rows) + 1}")
-        table: pa.Table = connection.execute(query, params).to_arrow_table()
+        try:
+            table: pa.Table = connection.execute(query, params).to_arrow_table()
+        except duckdb.BinderException as exc:
+            raise InvalidInput(
+                f"view {view.name!r}: its offline data at {source.path} lacks a column the "
+                f"spine reads ({str(exc).splitlines()[0]})",
+                detail={"feature_view": view.name}) from None
     finally:
         connection.close()
     if table.num_rows > max_rows:
