@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from featurebank.monitoring.report import Breach, MonitorReport
+from featurebank.monitoring.report import Breach, MonitorReport, ViewFreshness
 from featurebank.monitoring.thresholds import ViewThresholds
 
 
@@ -40,10 +40,21 @@ def find_breaches(report: MonitorReport, thresholds: Mapping[str, ViewThresholds
                 "consistency", c.view, c.feature, "match_rate", rate, limit,
                 f"{c.view}:{c.feature} served values match history in {rate:.2%} of "
                 f"{c.rows} rows (< {limit:.2%}; {c.missing} missing, {c.extra} extra)"))
-    for f in report.freshness:
-        if f.age_s is not None and f.age_s > f.threshold_s:
-            found.append(Breach(
-                "freshness", f.view, None, "age_s", f.age_s, f.threshold_s,
-                f"{f.view} is stale: newest value from {f.newest_event} is {f.age_s:.0f}s old "
-                f"(> {f.threshold_s:.0f}s)"))
+    found.extend(_freshness(f) for f in report.freshness
+                 if f.age_s is not None and f.age_s > f.threshold_s)
     return found
+
+
+def _freshness(f: ViewFreshness) -> Breach:
+    """The breach of a view whose judged age (`age_s`: p95 of served ages, else the age of
+    the newest written value) is over its SLA; the metric keeps one key for both bases."""
+    assert f.age_s is not None
+    if f.basis == "served":
+        last = (f" (last lookup at {f.last_lookup} saw {f.age_last_s:.0f}s)"
+                if f.age_last_s is not None else "")
+        message = (f"{f.view} served stale values: p95 age at request time {f.age_s:.0f}s over "
+                   f"{f.served_lookups} lookups (> {f.threshold_s:.0f}s){last}")
+    else:
+        message = (f"{f.view} is stale: newest value from {f.newest_event} is {f.age_s:.0f}s old "
+                   f"(> {f.threshold_s:.0f}s)")
+    return Breach("freshness", f.view, None, "age_s", f.age_s, f.threshold_s, message)

@@ -66,11 +66,32 @@ class FeatureConsistency:
 
 @dataclass(frozen=True)
 class ViewFreshness:
+    """How stale a view's values were, judged against its SLA (`threshold_s`).
+
+    With served values in the window (`basis` "served"), each lookup's age is its request time
+    minus the event time of the value it got: the staleness the model saw. `age_s` is then the
+    95th percentile of those ages, the number the SLA is judged on, so one early lookup in a
+    long window cannot make a fresh view look stale, nor a burst of stale answers hide behind a
+    window that ended right after them. Without served values (`basis` "written"), `age_s` is
+    the run time minus the newest event time written online (the Redis watermark).
+    """
+
     view: str
     newest_event: str | None
     """ISO-8601 UTC event time of the newest value served (or written, when nothing was served)."""
     age_s: float | None
+    """The age judged against `threshold_s`: p95 of served ages, else now - newest written."""
     threshold_s: float
+    basis: str | None = None
+    """'served', 'written', or None (nothing known; also runs saved before this field)."""
+    served_lookups: int | None = None
+    """Lookups in the window that were served a PRESENT value of the view."""
+    age_p95_s: float | None = None
+    """95th percentile of (request time - event time) over those lookups."""
+    age_last_s: float | None = None
+    """(request time - event time) at the most recent of those lookups."""
+    last_lookup: str | None = None
+    """ISO-8601 UTC request time of the most recent of those lookups."""
 
 
 @dataclass(frozen=True)

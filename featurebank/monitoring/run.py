@@ -38,7 +38,12 @@ from featurebank.monitoring.distributions import (
     profile_reference,
 )
 from featurebank.monitoring.drift_report import feature_drift
-from featurebank.monitoring.freshness import read_watermarks, served_event_times, view_freshness
+from featurebank.monitoring.freshness import (
+    online_view_features,
+    read_watermarks,
+    served_ages,
+    view_freshness,
+)
 from featurebank.monitoring.logs_window import load_window
 from featurebank.monitoring.report import FeatureConsistency, FeatureDrift, MonitorReport, iso
 from featurebank.monitoring.store import runs_dir
@@ -177,7 +182,7 @@ def compute_report(settings: Settings, definitions: Definitions, *, window: time
         freshness = []
         if "freshness" in parts:
             stages.of("freshness")("freshness", 0.0)
-            served = served_event_times(connection, definitions, logs)
+            served = served_ages(connection, online_view_features(definitions), logs)
             written = read_watermarks(settings.redis_url, definitions.project,
                                       settings.redis_timeout_s)
             freshness = view_freshness(definitions, served, written, thresholds, now)

@@ -44,15 +44,18 @@ def repo(tmp_path: Path, settings_factory: Callable[..., Settings], unique_name:
 
 
 def _fill(repo: MonitoringRepo, now: datetime, skewed: int = 0) -> None:
-    """History, a row a minute up to 15 minutes ago; 200 requests 10 minutes ago served what
-    history says, except `skewed` of them."""
+    """History, a row a minute up to 35 minutes ago, then each user's latest row every 6 s up
+    to 15 minutes ago; 200 requests 10 minutes ago served what history says (at most 25 minutes
+    old at request time: fresh under the 30m tag), except `skewed` of them."""
     rng = np.random.default_rng(2)
     rows: list[dict[str, Any]] = []
     for i in range(1000):
         rows.append({"user_id": i % 200, "amount": float(rng.normal(10, 2)),
                      "clicks": int(rng.poisson(3)), "segment": ["a", "b"][i % 2],
                      "flag": i % 3 == 0,
-                     "ts": now - timedelta(minutes=15) - timedelta(minutes=999 - i)})
+                     "ts": now - timedelta(minutes=15) - (
+                         timedelta(seconds=6 * (999 - i)) if i >= 800
+                         else timedelta(minutes=20 + 799 - i))})
     repo.write_history("activity", activity_table(rows))
     latest = {r["user_id"]: r for r in rows}  # rows are in time order: the last one wins
     requests = []
@@ -126,7 +129,7 @@ def test_freshness_falls_back_to_the_redis_watermark(repo: MonitoringRepo,
                                                      redis_client: redis.Redis) -> None:
     """A view nobody looked up is judged by the newest event written online."""
     now = datetime.now(UTC)
-    _fill(repo, now)  # activity is served, 15 minutes old: fresh under its 30m tag
+    _fill(repo, now)  # activity served values at most 25 minutes old: fresh under its 30m tag
     advance_watermarks(redis_client, repo.definitions.project,
                        {"spend_windows": (now - timedelta(days=2)).timestamp()})
     result = CliRunner().invoke(app, ["monitor", "run"], terminal_width=200)
