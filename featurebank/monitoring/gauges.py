@@ -5,9 +5,10 @@ rule does not care which replica it scraped; nothing is kept in process memory b
 families are emitted even before any run exists (with no samples, and the breach counts at 0), so
 `absent()`-style rules and dashboards see the metric names from the first scrape.
 
-`featurebank_view_freshness_seconds` is the age the run measured (not extrapolated to the scrape
-time), so the gauge and the run's own freshness breach never disagree; a stalled monitor is caught
-by `featurebank_monitor_last_run_timestamp_seconds` instead.
+`featurebank_view_freshness_seconds` is the age the run judged against the SLA (the p95 of served
+values' age at their request time, else the age of the newest value written online at the run),
+not extrapolated to the scrape time, so the gauge and the run's own freshness breach never
+disagree; a stalled monitor is caught by `featurebank_monitor_last_run_timestamp_seconds` instead.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def report_families(report: MonitorReport | None) -> list[GaugeMetricFamily]:
                               "Share of served values that match a point-in-time recompute",
                               labels=["view", "feature"])
     age = GaugeMetricFamily("featurebank_view_freshness_seconds",
-                            "Age of a view's newest value when the last run measured it",
+                            "Freshness age the last run judged against the SLA: p95 of served "
+                            "values' age at request time, else now minus newest written event",
                             labels=["view"])
     sla = GaugeMetricFamily("featurebank_view_freshness_threshold_seconds",
                             "Freshness SLA of a view (age above it is a breach)",
