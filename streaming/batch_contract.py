@@ -7,6 +7,7 @@ numpy. Whenever anything is not plainly valid (a wrong type, a null join key, a 
 an out-of-range or non-numeric time, undecodable bytes) this returns None and the caller checks
 the batch row by row, which names each bad message's reason exactly as before. So this path
 only ever accepts batches the row path would accept whole, with the same typed values.
+List columns, and values for columns of unsupported types, always take the row path.
 """
 
 from __future__ import annotations
@@ -126,6 +127,9 @@ def check_columns(contract: Contract, records: list[dict[str, Any]],
     """The batch's typed columns in schema order, or None to check it row by row instead."""
     schema = contract.schema
     ts_name = schema.timestamp_field
+    for name, _ in schema.unsupported:  # the row path names the refusal
+        if any(record.get(name) is not None for record in records):
+            return None
     arrays: list[pa.Array] = []
     for column in schema.columns:
         if column.name == ts_name:

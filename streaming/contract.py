@@ -5,6 +5,9 @@ column's type without loss (1.0 into an integer is fine, 1.5 or 2**40 into INT i
 in floating columns, where it becomes null as in Feast); the event time parseable, not before
 1970 and not later than now + the allowed skew. Missing non-key features are nulls.
 Float32 columns accept the rounding float32 implies but not overflow to infinity.
+A list column takes a JSON array (or null) whose elements each pass the element kind's check;
+an element cannot be null, since Feast's list `Value`s have no null elements. A column whose
+type streams do not support is refused only when a row carries a value for it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streaming.errors import Rejected
-from streaming.schema import SourceSchema
+from streaming.schema import LIST_ELEMENTS, SourceSchema
 from streaming.timestamps import check_range, to_micros
 
 _INT32 = (-(1 << 31), (1 << 31) - 1)
@@ -101,6 +104,26 @@ def _time(value: Any, column: str) -> Any:
     return to_micros(value, column)
 
 
+def _list(element: Caster, floating: bool) -> Caster:
+    def cast(value: Any, column: str) -> Any:
+        if type(value) is not list:
+            raise _type_error(value, column, "a list (JSON array)")
+        out: list[Any] = []
+        for index, item in enumerate(value):
+            if item is None:
+                raise Rejected("wrong_type", f"{column}[{index}]: a list element cannot be "
+                                               "null", column=column)
+            try:
+                cast_item = element(item, f"{column}[{index}]")
+            except Rejected as exc:
+                raise Rejected(exc.reason, exc.message, column=column) from None
+            # a NaN element stays NaN: unlike a scalar NaN it cannot become a null
+            out.append(item if cast_item is None and floating else cast_item)
+        return out
+
+    return cast
+
+
 CASTERS: dict[str, Caster] = {
     "int64": _integer(_INT64, "a 64-bit integer"),
     "int32": _integer(_INT32, "a 32-bit integer"),
@@ -111,6 +134,14 @@ CASTERS: dict[str, Caster] = {
     "bytes": _bytes,
     "timestamp": _time,
 }
+CASTERS.update({f"list_{kind}": _list(CASTERS[kind], kind.startswith("float"))
+                for kind in LIST_ELEMENTS})
+
+
+def unsupported_error(name: str, type_name: str) -> Rejected:
+    """The refusal of a value for a column whose Feast type streams cannot carry."""
+    return Rejected("wrong_type", f"{name}: its type {type_name} cannot be pushed or "
+                                        "streamed; leave the column out", column=name)
 
 
 @dataclass(frozen=True)
@@ -131,6 +162,9 @@ class Contract:
 
     def check(self, record: dict[str, Any], now_micros: int) -> list[Any]:
         """Values in schema order (event time last, as microseconds), or `Rejected`."""
+        for name, type_name in self.schema.unsupported:
+            if record.get(name) is not None:
+                raise unsupported_error(name, type_name)
         out: list[Any] = []
         append = out.append
         for name, cast, required in self._casters:

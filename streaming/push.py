@@ -104,6 +104,13 @@ def check_push(target: PushTarget, df: Any, now_micros: int,
     if missing:
         raise InvalidInput(f"df lacks required column(s) {missing} for push source "
                            f"{target.name!r}", detail={"missing_columns": missing})
+    unsupported = sorted(set(columns) & {name for name, _ in target.schema.unsupported})
+    if unsupported:
+        types = dict(target.schema.unsupported)
+        described = ", ".join(f"{name!r} ({types[name]})" for name in unsupported)
+        raise InvalidInput(f"df column(s) {described} of push source {target.name!r} have a "
+                           "type that cannot be pushed; leave them out",
+                           detail={"unsupported_columns": unsupported})
     allowed = set(target.schema.names())
     if target.offline is not None and target.offline.created_timestamp_column:
         allowed.add(target.offline.created_timestamp_column)

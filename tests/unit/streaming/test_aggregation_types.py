@@ -51,7 +51,7 @@ def test_types_that_work(function: str, column: str, feature_type: ValueType) ->
     ("count", "raw", ValueType.INT64, "count cannot take a bytes column"),
     ("max", "at", ValueType.UNIX_TIMESTAMP, "max cannot take a timestamp column"),
     ("mean", "made_by_udf", ValueType.INT64, "declared int64"),
-    ("count", "qty", ValueType.STRING_LIST, "declared a type streams do not support"),
+    ("count", "qty", ValueType.MAP, "declared a type streams do not support"),
 ])
 def test_types_that_cannot_work_are_named(function: str, column: str, feature_type: ValueType,
                                           reason: str) -> None:

@@ -93,7 +93,7 @@ def test_decode_reads_nan_literals_for_the_contract_to_judge() -> None:
 
 def test_ddl_refuses_nested_types() -> None:
     with pytest.raises(Exception, match="ARRAY"):
-        parse_ddl("a ARRAY<INT>, ts TIMESTAMP", "ts")
+        parse_ddl("a ARRAY<ARRAY<INT>>, ts TIMESTAMP", "ts")
 
 
 @pytest.mark.parametrize("seen", [1e300, -1e300, "1e300"])
