@@ -94,10 +94,13 @@ def _print_drift(report: MonitorReport) -> None:
 
 
 def _print_freshness(report: MonitorReport) -> None:
-    table = _table("freshness", ("view", "newest event", "age (s)", "max (s)"))
+    # age: p95 of served ages at request time (basis "served"), else the watermark's age
+    table = _table("freshness", ("view", "basis", "lookups", "age (s)", "last lookup (s)",
+                                 "max (s)", "newest event"))
     for f in report.freshness:
-        table.add_row(f.view, f.newest_event or "-", _number(f.age_s, 0),
-                      _number(f.threshold_s, 0))
+        lookups = "-" if f.served_lookups is None else str(f.served_lookups)
+        table.add_row(f.view, f.basis or "-", lookups, _number(f.age_s, 0),
+                      _number(f.age_last_s, 0), _number(f.threshold_s, 0), f.newest_event or "-")
     out.print(table)
 
 

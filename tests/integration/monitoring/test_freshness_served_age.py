@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from typer.testing import CliRunner
 
+from featurebank.cli.main import app
 from featurebank.freshness import advance_watermarks
 from featurebank.monitoring.log_layout import FieldStatus
 from featurebank.monitoring.report import MonitorReport, ViewFreshness
@@ -112,3 +114,21 @@ def test_an_unserved_view_is_judged_by_its_watermark(repo: MonitoringRepo,
     assert spend.age_s == pytest.approx(2 * 86400, abs=5)
     assert [(b.kind, b.view) for b in report.breaches] == [("freshness", "spend_windows")]
     assert _activity(report).age_s is None  # neither served nor written: no age, no breach
+
+
+def test_cli_prints_what_the_age_was_judged_on(repo: MonitoringRepo,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               redis_url: str) -> None:
+    monkeypatch.setenv("FEATUREBANK_REPO", str(repo.settings.repo))
+    monkeypatch.setenv("FEATUREBANK_DATA_DIR", str(repo.settings.data_dir))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    now = datetime.now(UTC)
+    at = now - timedelta(minutes=5)
+    _lookups(repo, [(user, at, at - timedelta(seconds=90)) for user in range(8)])
+
+    result = CliRunner().invoke(app, ["monitor", "run"], terminal_width=200)
+
+    assert result.exit_code == 0, result.output
+    rows = [[cell.strip() for cell in line.split("│")[1:7]]
+            for line in result.output.splitlines() if line.count("│") > 7]
+    assert ["activity", "served", "8", "90", "90", "1800"] in rows
