@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from feast.type_map import python_values_to_proto_values
+from feast.value_type import ValueType
+
 from featurebank.codec.values import (
     TAG_BOOL,
     TAG_BYTES,
@@ -68,10 +71,26 @@ def _bool(value: Any) -> bytes:
     return b"" if value is None else bytes((TAG_BOOL, 1 if value else 0))
 
 
+def _list(value_type: ValueType) -> Encoder:
+    """Lists through Feast's own protos, as `encode_column` writes them (a null is b"")."""
+
+    def encode(value: Any) -> bytes:
+        if value is None:
+            return b""
+        proto = python_values_to_proto_values([value], value_type)[0]
+        return bytes(proto.SerializeToString())
+
+    return encode
+
+
 ENCODERS: dict[str, Encoder] = {
     "float64": _double, "float32": _float, "int64": _varint(TAG_INT64),
     "int32": _varint(TAG_INT32), "bool": _bool, "string": _delimited(TAG_STRING, True),
     "bytes": _delimited(TAG_BYTES, False),
+    "list_int64": _list(ValueType.INT64_LIST), "list_int32": _list(ValueType.INT32_LIST),
+    "list_float64": _list(ValueType.DOUBLE_LIST), "list_float32": _list(ValueType.FLOAT_LIST),
+    "list_bool": _list(ValueType.BOOL_LIST), "list_string": _list(ValueType.STRING_LIST),
+    "list_bytes": _list(ValueType.BYTES_LIST),
 }
 
 
@@ -95,6 +114,7 @@ def scalar_views(views: Sequence[ViewSpec], schema: SourceSchema,
     """
     to_source = {mapped: column for column, mapped in (field_mapping or {}).items()}
     position = {c.name: (i, c.kind) for i, c in enumerate(schema.columns)}
+    unsupported = {name for name, _ in schema.unsupported}
     out: list[ScalarView] = []
     for view in views:
         if transformation_of(view) is not None or view.entityless:
@@ -108,6 +128,8 @@ def scalar_views(views: Sequence[ViewSpec], schema: SourceSchema,
         features: list[tuple[str, str, int, Encoder]] = []
         for name, spec in view.features.items():
             column = to_source.get(name, name)
+            if column in unsupported:  # a push never carries it (check_push refuses it)
+                continue
             found = position.get(column)
             kind = kind_of(spec.value_type)
             if found is None or found[1] != kind or kind not in ENCODERS:

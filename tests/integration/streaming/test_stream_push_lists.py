@@ -226,3 +226,19 @@ def test_stream_message_with_list_fields(
     assert online["samples"] == [[1.5, -2.0], []]
     assert online["codes"] == [[3, 4], None]
     assert online["labels"] == [["x"], ["y", "z"]]
+
+
+@pytest.mark.parametrize("rows", [3, 80])  # the Arrow-free small path and the general one
+def test_online_only_push_of_lists(list_app: tuple[TestClient, Settings], rows: int) -> None:
+    client, settings = list_app
+    response = client.post("/push", json={"push_source_name": "basket_push", "df": _df(rows),
+                                          "to": "online"}, headers={"x-api-key": WRITER})
+    assert response.status_code == 200, response.text
+    online = open_store(settings).get_online_features(
+        features=[f"basket_items:{name}" for name in FEATURES],
+        entity_rows=[{"basket_id": 1}, {"basket_id": 2}, {"basket_id": 3}]).to_dict()
+    assert online["skus"] == [[7, -2, 2**40], [], None]
+    assert online["weights"] == [[0.5, 1.25], [], None]
+    assert online["tags"] == [["a", "b c"], [], None]
+    assert online["blobs"] == [[b"xy", b""], [], None]
+    assert _lookup(client, [1, 2, 3])["counts"] == [[1, 2], [], None]

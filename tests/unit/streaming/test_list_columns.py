@@ -16,6 +16,7 @@ from featurebank.errors import InvalidInput
 from streaming.batch_contract import check_columns
 from streaming.contract import Contract
 from streaming.errors import REASONS, Rejected
+from streaming.scalar_push import ENCODERS, scalar_views
 from streaming.schema import ARROW_TYPES, derive_schema, kind_of, parse_ddl
 
 NOW = 1_700_000_000 * 1_000_000
@@ -103,6 +104,8 @@ def test_list_columns_encode_to_feast_list_values(value_type: ValueType,
         proto = ValueProto.FromString(data)
         assert proto.WhichOneof("val") == field
         assert list(getattr(proto, field).val) == value
+    # The small-push path writes exactly the same bytes.
+    assert [ENCODERS[kind](value) for value in values] == encoded
 
 
 def test_unsupported_feature_does_not_block_the_other_columns() -> None:
@@ -132,3 +135,12 @@ def test_unsupported_join_key_is_still_refused() -> None:
     view.join_keys = (("id", ValueType.MAP),)
     with pytest.raises(InvalidInput, match="join key 'id'"):
         derive_schema([view], {}, "ts")
+
+
+def test_small_push_plan_skips_unsupported_features() -> None:
+    view = _view("v", {"xs": ValueType.INT64_LIST, "at": ValueType.UNIX_TIMESTAMP_LIST})
+    view.entityless = False
+    view.feast_view = SimpleNamespace()
+    plans = scalar_views([view], derive_schema([view], {}, "ts"))
+    assert plans is not None
+    assert [name for name, *_ in plans[0].features] == ["xs"]
