@@ -48,6 +48,10 @@ def report_families(report: MonitorReport | None) -> list[GaugeMetricFamily]:
                             "Freshness age the last run judged against the SLA: p95 of served "
                             "values' age at request time, else now minus newest written event",
                             labels=["view"])
+    last = GaugeMetricFamily("featurebank_view_freshness_last_lookup_seconds",
+                             "Age at request time of the value the view's most recent lookup "
+                             "in the last run's window was served",
+                             labels=["view"])
     sla = GaugeMetricFamily("featurebank_view_freshness_threshold_seconds",
                             "Freshness SLA of a view (age above it is a breach)",
                             labels=["view"])
@@ -68,6 +72,8 @@ def report_families(report: MonitorReport | None) -> list[GaugeMetricFamily]:
         for f in report.freshness:
             if f.age_s is not None:
                 age.add_metric([f.view], f.age_s)
+            if f.age_last_s is not None:
+                last.add_metric([f.view], f.age_last_s)
             sla.add_metric([f.view], f.threshold_s)
         for b in report.breaches:
             counts[b.kind] = counts.get(b.kind, 0) + 1
@@ -76,7 +82,7 @@ def report_families(report: MonitorReport | None) -> list[GaugeMetricFamily]:
             last_run.add_metric([], generated)
     for kind, count in sorted(counts.items()):
         breaches.add_metric([kind], count)
-    return [psi, js, match, age, sla, breaches, last_run]
+    return [psi, js, match, age, last, sla, breaches, last_run]
 
 
 class MonitoringCollector(Collector):

@@ -56,3 +56,11 @@ def test_freshness_gauge_help_names_the_served_p95() -> None:
     gauge = family["featurebank_view_freshness_seconds"]
     assert [s.value for s in gauge.samples] == [75.0]
     assert "p95 of served values' age at request time" in gauge.documentation
+
+
+def test_the_last_lookup_age_is_a_gauge_of_served_views_only() -> None:
+    served = {f.name: f for f in report_families(_report(SERVED))}
+    gauge = served["featurebank_view_freshness_last_lookup_seconds"]
+    assert [(s.labels, s.value) for s in gauge.samples] == [({"view": "orders"}, 12.0)]
+    written = {f.name: f for f in report_families(_report(WRITTEN))}
+    assert written["featurebank_view_freshness_last_lookup_seconds"].samples == []
