@@ -7,7 +7,8 @@ numpy. Whenever anything is not plainly valid (a wrong type, a null join key, a 
 an out-of-range or non-numeric time, undecodable bytes) this returns None and the caller checks
 the batch row by row, which names each bad message's reason exactly as before. So this path
 only ever accepts batches the row path would accept whole, with the same typed values.
-List columns, and values for columns of unsupported types, always take the row path.
+A list column is checked as one flat column of its elements (no null element allowed), then
+rebuilt from its offsets. Values for columns of unsupported types always take the row path.
 """
 
 from __future__ import annotations
@@ -67,9 +68,29 @@ def _floats(values: list[Any], kinds: set[type], arrow_type: pa.DataType,
     return pa.array(values, type=arrow_type)
 
 
+def _list_column(kind: str, values: list[Any], kinds: set[type],
+                 arrow_type: pa.DataType) -> pa.Array | None:
+    """Lists: their elements checked as one column of the element kind, then re-cut."""
+    if not kinds - {_NONE} <= {list}:
+        return None
+    flat = [item for value in values if value is not None for item in value]
+    item_kinds = set(map(type, flat))
+    if _NONE in item_kinds:  # a null element: the row path names it
+        return None
+    items = _column(kind, flat, item_kinds, arrow_type.value_type)
+    if items is None:
+        return None
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum([0 if value is None else len(value) for value in values], out=offsets[1:])
+    nulls = pa.array([value is None for value in values]) if _NONE in kinds else None
+    return pa.ListArray.from_arrays(pa.array(offsets), items, type=arrow_type, mask=nulls)
+
+
 def _column(kind: str, values: list[Any], kinds: set[type],
             arrow_type: pa.DataType) -> pa.Array | None:
     """One checked column, or None when the batch must take the row path."""
+    if kind.startswith("list_"):
+        return _list_column(kind.removeprefix("list_"), values, kinds, arrow_type)
     plain = kinds - {_NONE}
     if kind in ("int64", "int32"):
         return _integers(values, arrow_type) if plain <= {int} else None

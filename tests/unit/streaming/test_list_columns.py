@@ -10,11 +10,13 @@ import pyarrow as pa
 import pytest
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.value_type import ValueType
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from featurebank.codec.values import encode_column
 from featurebank.errors import InvalidInput
 from streaming.batch_contract import check_columns
-from streaming.contract import Contract
+from streaming.contract import Contract, columns_of
 from streaming.errors import REASONS, Rejected
 from streaming.scalar_push import ENCODERS, scalar_views
 from streaming.schema import ARROW_TYPES, derive_schema, kind_of, parse_ddl
@@ -144,3 +146,47 @@ def test_small_push_plan_skips_unsupported_features() -> None:
     plans = scalar_views([view], derive_schema([view], {}, "ts"))
     assert plans is not None
     assert [name for name, *_ in plans[0].features] == ["xs"]
+
+
+def _row_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table | None:
+    rows = []
+    for record in records:
+        try:
+            rows.append(contract.check(record, NOW))
+        except Rejected:
+            return None
+    schema = contract.schema.arrow_schema()
+    return pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(
+        columns_of(rows, len(schema)), schema, strict=True)], schema=schema)
+
+
+def _batch_table(contract: Contract, records: list[dict[str, Any]]) -> pa.Table | None:
+    arrays = check_columns(contract, records, NOW)
+    schema = contract.schema.arrow_schema()
+    return None if arrays is None else pa.Table.from_arrays(arrays, schema=schema)
+
+
+_ELEMENTS = st.one_of(st.integers(-(2**64), 2**64), st.floats(allow_nan=False), st.booleans(),
+                      st.text(max_size=3), st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({}, optional={
+    "xs": st.none() | st.lists(_ELEMENTS, max_size=4) | st.integers(),
+    "ws": st.none() | st.lists(st.integers(-10, 10) | st.floats(-1e40, 1e40), max_size=4),
+    "tags": st.none() | st.lists(st.text(max_size=3) | st.none(), max_size=3),
+    "raw": st.none() | st.lists(st.text(max_size=3), max_size=3)}), min_size=1, max_size=6))
+def test_list_batches_agree_with_the_row_path(records: list[dict[str, Any]]) -> None:
+    records = [{"id": 1, "ts": 1_699_999_000, **record} for record in records]
+    fast = _batch_table(CONTRACT, records)
+    if fast is not None:  # the batch path only accepts what the row path accepts whole
+        assert fast.equals(_row_table(CONTRACT, records))
+
+
+def test_clean_list_batch_takes_the_batch_path() -> None:
+    records = [{"id": 1, "xs": [1, 2], "ws": [0.5, 3], "tags": [], "raw": ["a"], "ts": 1},
+               {"id": 2, "xs": None, "ts": 2}]
+    fast = _batch_table(CONTRACT, records)
+    assert fast is not None
+    assert fast.equals(_row_table(CONTRACT, records))
+    assert fast.column("xs").to_pylist() == [[1, 2], None]
