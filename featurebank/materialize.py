@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import redis
 
 from featurebank.aggregations import aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
 from featurebank.errors import InvalidInput, UnknownName
+from featurebank.freshness import advance_watermarks
 from featurebank.offline.latest import EVENT_TS, LatestRows, latest_rows
 from featurebank.offline.latest_windows import latest_window_rows
 from featurebank.offline.sources import offline_source
@@ -31,6 +33,8 @@ class ViewReport:
     written: int
     query_s: float
     write_s: float
+    newest_event_s: float | None = None
+    """Epoch seconds of the newest event written: the view's freshness watermark."""
 
 
 class MaterializeProgress:
@@ -76,14 +80,31 @@ def materialize_view(
         (lambda n: progress.advanced(view.name, n)) if progress else None
     )
     written = 0
+    newest: float | None = None
     began = time.perf_counter()
     try:
         for batch in latest.batches(BATCH_ROWS):
-            rows = rows_from_table(view, pa.Table.from_batches([batch]), EVENT_TS)
+            table = pa.Table.from_batches([batch])
+            rows = rows_from_table(view, table, EVENT_TS)
             written += writer.write(rows, progress=advance)
+            newest = _newer(newest, table.column(EVENT_TS))
     finally:
         latest.close()
-    return ViewReport(view.name, latest.count, written, query_s, time.perf_counter() - began)
+    return ViewReport(view.name, latest.count, written, query_s, time.perf_counter() - began,
+                      newest)
+
+
+def _newer(newest: float | None, times: pa.ChunkedArray) -> float | None:
+    """The later of `newest` and the batch's newest event time, in epoch seconds."""
+    batch_max = pc.max(times)
+    if not batch_max.is_valid:
+        return newest
+    # The raw value: Arrow stores naive and zoned times alike as UTC since the epoch.
+    seconds = float(batch_max.value) / _UNITS_PER_SECOND[times.type.unit]
+    return seconds if newest is None else max(newest, seconds)
+
+
+_UNITS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def _latest(view: ViewSpec, *, start: datetime | None, end: datetime | None) -> LatestRows:
@@ -110,7 +131,13 @@ def materialize(
     if start is not None and end is not None and start > end:
         raise InvalidInput(f"--start {start.isoformat()} is after --end {end.isoformat()}")
     writer = RedisOnlineWriter(client)
-    return [
+    reports = [
         materialize_view(view, writer, start=start, end=end, progress=progress)
         for view in select_views(definitions, views)
     ]
+    # Batch views get the same freshness watermark as streamed ones, so the catalog and the
+    # monitor judge a view that is only materialized by what Redis serves, not by its files.
+    newest = {r.view: r.newest_event_s for r in reports if r.newest_event_s is not None}
+    if newest:
+        advance_watermarks(client, definitions.project, newest)
+    return reports
