@@ -15,10 +15,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from feast import StreamFeatureView
+from feast.value_type import ValueType
 
 from featurebank.definitions import ViewSpec
 
 FUNCTIONS = ("sum", "count", "mean", "avg", "min", "max", "std", "var", "count_distinct")
+
+# Offline (training sets, materialize) each function is this DuckDB aggregate, `{}` its input,
+# and the value is cast to the declared feature type so the written schema matches the registry.
+SQL_AGGREGATES = {
+    "sum": "sum({})", "count": "count({})", "mean": "avg({})", "avg": "avg({})",
+    "min": "min({})", "max": "max({})", "std": "stddev_samp({})", "var": "var_samp({})",
+    "count_distinct": "count(DISTINCT {})",
+}
+SQL_TYPES = {ValueType.DOUBLE: "DOUBLE", ValueType.FLOAT: "FLOAT", ValueType.INT64: "BIGINT",
+             ValueType.INT32: "INTEGER"}
 
 
 @dataclass(frozen=True)

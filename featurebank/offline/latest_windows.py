@@ -14,13 +14,11 @@ from datetime import datetime
 
 import duckdb
 
-from featurebank.aggregations import WindowedAggregation
+from featurebank.aggregations import SQL_AGGREGATES, SQL_TYPES, WindowedAggregation
 from featurebank.definitions import ViewSpec
 from featurebank.errors import InvalidInput
 from featurebank.offline.latest import EVENT_TS, LatestRows, quote
 from featurebank.offline.sources import ParquetSource
-from featurebank.training.plan import _SQL_AGGREGATES as SQL_AGGREGATES
-from featurebank.training.plan import _SQL_TYPES as SQL_TYPES
 
 
 def latest_window_rows(

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from feast.value_type import ValueType
-
+from featurebank.aggregations import SQL_AGGREGATES, SQL_TYPES
 from featurebank.offline.latest import quote
 from featurebank.training.features import Selection, ViewRead
 
@@ -146,14 +145,7 @@ def _bucket_ctes(read: ViewRead, index: int, alias: str) -> list[str]:
     ]
 
 
-_SQL_AGGREGATES = {
-    "sum": "sum({})", "count": "count({})", "mean": "avg({})", "avg": "avg({})",
-    "min": "min({})", "max": "max({})", "std": "stddev_samp({})", "var": "var_samp({})",
-    "count_distinct": "count(DISTINCT {})",
-}
 _COUNTING = frozenset(("count", "count_distinct"))
-_SQL_TYPES = {ValueType.DOUBLE: "DOUBLE", ValueType.FLOAT: "FLOAT", ValueType.INT64: "BIGINT",
-              ValueType.INT32: "INTEGER"}
 
 
 def _window_ctes(read: ViewRead, index: int, alias: str, params: dict[str, object]) -> list[str]:
@@ -179,11 +171,11 @@ def _window_ctes(read: ViewRead, index: int, alias: str, params: dict[str, objec
     picked = []
     for j, window in enumerate(read.windows):
         params[f"win{index}_{j}"] = window.window_us
-        value = _SQL_AGGREGATES[window.function].format(
+        value = SQL_AGGREGATES[window.function].format(
             f"f.__fb_a{inputs.index(window.column)}")
         value += (f" FILTER (WHERE f.__fb_ets > s.{SPINE_TS} - "
                   f"to_microseconds($win{index}_{j}))")
-        declared = _SQL_TYPES.get(read.view.features[read.columns[j][0]].value_type)
+        declared = SQL_TYPES.get(read.view.features[read.columns[j][0]].value_type)
         picked.append(f"CAST({value} AS {declared}) AS __fb_c{j}" if declared
                       else f"{value} AS __fb_c{j}")
     on = " AND ".join([*_key_match(read, "s", "f"), f"f.__fb_ets <= s.{SPINE_TS}",
