@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench import wrk
 from featurebank.settings import Settings
 from tests.support.repos import write_repo
 
@@ -198,6 +199,67 @@ def redis_server(workdir: Path) -> Iterator[str]:
                "--appendonly", "no", "--dir", str(workdir)]
     with background("redis-server", command, port=port, log=workdir / "redis.log"):
         yield f"redis://127.0.0.1:{port}/0"
+
+
+# --- interleaved wrk runs --------------------------------------------------------------------
+
+Runs = dict[str, dict[str, list[wrk.WrkResult]]]
+"""Per case (a wrk script), per target (a server): the result of every repeat."""
+
+
+def measure_interleaved(ports: Mapping[str, int], scripts: Mapping[str, Path], *, path: str,
+                        warmup: float, duration: float, repeats: int, connections: int,
+                        threads: int) -> Runs:
+    """Every case against every target, repeat by repeat, so a shared machine's drift spreads
+    over all targets instead of biasing the one measured while it lasted."""
+    runs: Runs = {case: {t: [] for t in ports} for case in scripts}
+    for script in scripts.values():
+        for target in ports:  # warm every server and code path before timing anything
+            wrk.run(f"http://127.0.0.1:{ports[target]}{path}", script, duration_s=warmup,
+                    connections=connections, threads=threads)
+    for repeat in range(repeats):
+        for case, script in scripts.items():
+            for target in ports:
+                result = wrk.run(f"http://127.0.0.1:{ports[target]}{path}", script,
+                                 duration_s=duration, connections=connections, threads=threads)
+                if result.errors or result.non_2xx:
+                    print(f"  warning: {target} {case}: {result.errors} socket errors, "
+                          f"{result.non_2xx} non-2xx answers", file=sys.stderr)
+                runs[case][target].append(result)
+                print(f"  repeat {repeat + 1}/{repeats} {case:>6} {target:>5}: "
+                      f"{result.rps:9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+                      f"p99 {result.p99_ms:7.2f} ms")
+    return runs
+
+
+def target_stats(results: Sequence[wrk.WrkResult]) -> dict[str, Any]:
+    """req/s, p50 and p99 of one target's repeats, and its failed requests."""
+    return {"rps": spread([r.rps for r in results]), "p50_ms": spread([r.p50_ms for r in results]),
+            "p99_ms": spread([r.p99_ms for r in results]),
+            "errors": sum(r.errors + r.non_2xx for r in results)}
+
+
+def target_rows(summary: Mapping[str, Any], cases: Sequence[str],
+                targets: Sequence[str]) -> list[list[str]]:
+    """Table rows (case, target, req/s, p50, p99, errors) of `target_stats` per case."""
+    rows = []
+    for case in cases:
+        for target in targets:
+            s = summary[case][target]
+            rows.append([case, target, s["rps"].show(0), s["p50_ms"].show(), s["p99_ms"].show(),
+                         str(s["errors"])])
+    return rows
+
+
+def runs_payload(bench: str, argv: list[str] | None, settings: Mapping[str, Any],
+                 summary: dict[str, Any], runs: Runs, **extra: Any) -> dict[str, Any]:
+    """The results file of an interleaved wrk bench: command, settings, machine, summary,
+    `extra`, then every run."""
+    command = " ".join([f"python -m bench.{bench}_bench", *(argv or sys.argv[1:])])
+    return {"bench": bench, "command": command, "settings": settings,
+            "machine": machine_info(), "summary": summary, **extra,
+            "runs": {c: {t: [asdict(r) for r in rs] for t, rs in ts.items()}
+                     for c, ts in runs.items()}}
 
 
 # --- statistics and results ------------------------------------------------------------------

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 from contextlib import ExitStack
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +23,20 @@ import httpx
 
 from bench import wrk
 from bench.common import (
-    JOIN_KEY,
     background,
     child_env,
     free_port,
-    machine_info,
+    measure_interleaved,
     print_table,
     ratio,
     redis_server,
+    runs_payload,
     spread,
+    target_rows,
+    target_stats,
     write_results,
 )
-from bench.lookup_bench import CASES, PATH, commands, features, prepare
+from bench.lookup_bench import CASES, PATH, commands, prepare, write_scripts
 
 RATES = {"off": 0.0, "10%": 0.1, "100%": 1.0}
 TARGETS = (*RATES, "feast")
@@ -70,38 +70,10 @@ def served_log_counts(port: int) -> dict[str, float]:
     return counts
 
 
-def measure(args: argparse.Namespace, ports: dict[str, int], scripts: dict[str, Path]
-            ) -> dict[str, dict[str, list[wrk.WrkResult]]]:
-    runs: dict[str, dict[str, list[wrk.WrkResult]]] = {
-        case: {t: [] for t in TARGETS} for case in CASES}
-    for script in scripts.values():
-        for target in TARGETS:
-            wrk.run(f"http://127.0.0.1:{ports[target]}{PATH}", script, duration_s=args.warmup,
-                    connections=args.connections, threads=1)
-    for repeat in range(args.repeats):
-        for case, script in scripts.items():
-            for target in TARGETS:
-                result = wrk.run(f"http://127.0.0.1:{ports[target]}{PATH}", script,
-                                 duration_s=args.duration, connections=args.connections,
-                                 threads=1)
-                if result.errors or result.non_2xx:
-                    print(f"  warning: {target} {case}: {result.errors} socket errors, "
-                          f"{result.non_2xx} non-2xx answers", file=sys.stderr)
-                runs[case][target].append(result)
-                print(f"  repeat {repeat + 1}/{args.repeats} {case:>6} {target:>5}: "
-                      f"{result.rps:9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                      f"p99 {result.p99_ms:7.2f} ms")
-    return runs
-
-
 def summarise(runs: dict[str, dict[str, list[wrk.WrkResult]]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for case, targets in runs.items():
-        stats: dict[str, Any] = {
-            t: {"rps": spread([r.rps for r in rs]), "p50_ms": spread([r.p50_ms for r in rs]),
-                "p99_ms": spread([r.p99_ms for r in rs]),
-                "errors": sum(r.errors + r.non_2xx for r in rs)}
-            for t, rs in targets.items()}
+        stats: dict[str, Any] = {t: target_stats(rs) for t, rs in targets.items()}
         off = [r.rps for r in targets["off"]]
         stats["paired"] = {
             name: spread([ratio(r.rps, base) for r, base in zip(targets[name], off, strict=True)])
@@ -117,12 +89,7 @@ def report(summary: dict[str, Any], logged: dict[str, dict[str, float]],
            args: argparse.Namespace) -> None:
     print(f"\nserved-value logging: wrk -t1 -c{args.connections} -d{args.duration:g}s, "
           f"{args.repeats} repeats interleaved, median [min-max]")
-    rows = []
-    for case in CASES:
-        for target in TARGETS:
-            s = summary[case][target]
-            rows.append([case, target, s["rps"].show(0), s["p50_ms"].show(), s["p99_ms"].show(),
-                         str(s["errors"])])
+    rows = target_rows(summary, list(CASES), TARGETS)
     print_table(["case", "logging", "req/s", "p50 ms", "p99 ms", "errors"], rows)
     print()
     print_table(["case", "10%/off", "100%/off", "feast/off"],
@@ -146,10 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             settings = prepare(root, redis_url, args.entities)
             ports = {t: free_port() for t in TARGETS}
             base = commands(settings, {"ours": 0, "feast": ports["feast"], "noop": 0})
-            scripts = {case: wrk.write_script(root / f"{case}.lua", features=features(),
-                                              join_key=JOIN_KEY, entities=count,
-                                              max_id=args.entities)
-                       for case, count in CASES.items()}
+            scripts = write_scripts(root, args.entities)
             for name, rate in RATES.items():
                 env = {**child_env(settings), "FEATUREBANK_LOG_SAMPLE_RATE": str(rate)}
                 command = [*base["ours"][:-1], str(ports[name])]
@@ -158,16 +122,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             servers.enter_context(background("feast", base["feast"], port=ports["feast"],
                                              env=child_env(settings), cwd=root,
                                              log=root / "feast.log", timeout=120))
-            runs = measure(args, ports, scripts)
+            runs = measure_interleaved(
+                {t: ports[t] for t in TARGETS}, scripts, path=PATH, warmup=args.warmup,
+                duration=args.duration, repeats=args.repeats, connections=args.connections,
+                threads=1)
             logged = {name: served_log_counts(ports[name]) for name in RATES}
     summary = summarise(runs)
     report(summary, logged, args)
-    payload = {"bench": "logging", "command": " ".join(["python -m bench.logging_bench",
-                                                         *(argv or sys.argv[1:])]),
-               "settings": vars(args), "machine": machine_info(), "summary": summary,
-               "logged": logged,
-               "runs": {c: {t: [asdict(r) for r in rs] for t, rs in ts.items()}
-                        for c, ts in runs.items()}}
+    payload = runs_payload("logging", argv, vars(args), summary, runs, logged=logged)
     path = write_results("logging", payload)
     print(f"\nresults written to {path}")
     return payload

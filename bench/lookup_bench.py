@@ -12,10 +12,8 @@ are medians over repeats with [min-max].
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +30,13 @@ from bench.common import (
     bench_settings,
     child_env,
     free_port,
-    machine_info,
+    measure_interleaved,
     print_table,
     ratio,
     redis_server,
-    spread,
+    runs_payload,
+    target_rows,
+    target_stats,
     write_bench_repo,
     write_history,
     write_results,
@@ -101,6 +101,13 @@ def features() -> list[str]:
     return [f"{VIEW}:{name}" for name, _ in FEATURES]
 
 
+def write_scripts(root: Path, entities: int) -> dict[str, Path]:
+    """One wrk script per case, looking up random ids among the `entities` materialized."""
+    return {case: wrk.write_script(root / f"{case}.lua", features=features(), join_key=JOIN_KEY,
+                                   entities=count, max_id=entities)
+            for case, count in CASES.items()}
+
+
 def verify(ports: dict[str, int]) -> None:
     """Every target answers 200 with a body; ours and Feast agree value for value."""
     answers: dict[str, dict[str, Any]] = {}
@@ -140,38 +147,10 @@ def _same(left: list[Any], right: list[Any]) -> bool:
     return True
 
 
-def measure(args: argparse.Namespace, ports: dict[str, int], scripts: dict[str, Path]
-            ) -> dict[str, dict[str, list[wrk.WrkResult]]]:
-    runs: dict[str, dict[str, list[wrk.WrkResult]]] = {
-        case: {t: [] for t in TARGETS} for case in CASES}
-    for script in scripts.values():
-        for target in TARGETS:  # warm every server and code path before timing anything
-            wrk.run(f"http://127.0.0.1:{ports[target]}{PATH}", script, duration_s=args.warmup,
-                    connections=args.connections, threads=args.threads)
-    for repeat in range(args.repeats):
-        for case, script in scripts.items():
-            for target in TARGETS:
-                result = wrk.run(f"http://127.0.0.1:{ports[target]}{PATH}", script,
-                                 duration_s=args.duration, connections=args.connections,
-                                 threads=args.threads)
-                if result.errors or result.non_2xx:
-                    print(f"  warning: {target} {case}: {result.errors} socket errors, "
-                          f"{result.non_2xx} non-2xx answers", file=sys.stderr)
-                runs[case][target].append(result)
-                print(f"  repeat {repeat + 1}/{args.repeats} {case:>6} {target:>5}: "
-                      f"{result.rps:9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                      f"p99 {result.p99_ms:7.2f} ms")
-    return runs
-
-
 def summarise(runs: dict[str, dict[str, list[wrk.WrkResult]]]) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for case, targets in runs.items():
-        stats: dict[str, Any] = {
-            t: {"rps": spread([r.rps for r in rs]), "p50_ms": spread([r.p50_ms for r in rs]),
-                "p99_ms": spread([r.p99_ms for r in rs]),
-                "errors": sum(r.errors + r.non_2xx for r in rs)}
-            for t, rs in targets.items()}
+        stats: dict[str, Any] = {t: target_stats(rs) for t, rs in targets.items()}
         stats["ratios"] = {
             "ours/noop": ratio(stats["ours"]["rps"].median, stats["noop"]["rps"].median),
             "ours/feast": ratio(stats["ours"]["rps"].median, stats["feast"]["rps"].median),
@@ -192,12 +171,7 @@ def summarise(runs: dict[str, dict[str, list[wrk.WrkResult]]]) -> dict[str, Any]
 def report(summary: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\nlookup: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, "
           f"{args.repeats} repeats, median [min-max]")
-    rows = []
-    for case in CASES:
-        for target in TARGETS:
-            s = summary[case][target]
-            rows.append([case, target, s["rps"].show(0), s["p50_ms"].show(), s["p99_ms"].show(),
-                         str(s["errors"])])
+    rows = target_rows(summary, list(CASES), TARGETS)
     print_table(["case", "server", "req/s", "p50 ms", "p99 ms", "errors"], rows)
     print()
     print_table(["case", "ours/noop", "ours/feast", "feast/noop"],
@@ -217,10 +191,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             settings = prepare(root, redis_url, args.entities)
             ports = {t: free_port() for t in TARGETS}
             env = child_env(settings)
-            scripts = {case: wrk.write_script(root / f"{case}.lua", features=features(),
-                                              join_key=JOIN_KEY, entities=count,
-                                              max_id=args.entities)
-                       for case, count in CASES.items()}
+            scripts = write_scripts(root, args.entities)
             cmd = commands(settings, ports)
             with (background("ours", cmd["ours"], port=ports["ours"], env=env, cwd=root,
                              log=root / "ours.log"),
@@ -229,14 +200,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   background("noop", cmd["noop"], port=ports["noop"], env=env, cwd=root,
                              log=root / "noop.log")):
                 verify(ports)
-                runs = measure(args, ports, scripts)
+                runs = measure_interleaved(
+                    {t: ports[t] for t in TARGETS}, scripts, path=PATH, warmup=args.warmup,
+                    duration=args.duration, repeats=args.repeats,
+                    connections=args.connections, threads=args.threads)
     summary = summarise(runs)
     report(summary, args)
-    payload = {"bench": "lookup", "command": " ".join(["python -m bench.lookup_bench",
-                                                        *(argv or sys.argv[1:])]),
-               "settings": vars(args), "machine": machine_info(), "summary": summary,
-               "runs": {c: {t: [asdict(r) for r in rs] for t, rs in ts.items()}
-                        for c, ts in runs.items()}}
+    payload = runs_payload("lookup", argv, vars(args), summary, runs)
     path = write_results("lookup", payload)
     print(f"\nresults written to {path}")
     return payload
