@@ -23,6 +23,7 @@ import numpy.typing as npt
 from featurebank.catalog.records import Records
 from featurebank.catalog.tokenize import build_delete_index, words
 
+OFFLINE_ONLY = "(offline only: a raw event column of its history; lookups serve its aggregations)"
 FIELD_WEIGHTS = {"name": 3.0, "context": 0.7, "description": 1.0, "tags": 1.0, "owner": 0.6}
 K1, B = 1.2, 0.5
 KIND_ORDER = ("feature_view", "feature", "feature_service", "entity", "data_source")
@@ -130,7 +131,9 @@ def _documents(records: Records) -> list[tuple[Doc, dict[str, str]]]:
         add("feature_view", view.name, view.description, view.owner, view.tags, view.type,
             f"{' '.join(view.entities)} {feature_names} {view.type} {' '.join(view.services)}")
         for feature in view.features:
-            add("feature", feature.ref, f"{feature.description} {feature.computed}".strip(),
+            note = "" if feature.served else OFFLINE_ONLY
+            add("feature", feature.ref,
+                " ".join(t for t in (feature.description, feature.computed, note) if t),
                 view.owner, view.tags, feature.dtype,
                 f"{view.name} {' '.join(view.entities)}", view=view.name)
     for service in records.services.values():

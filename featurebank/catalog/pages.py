@@ -72,6 +72,14 @@ def _freshness(catalog: Catalog, name: str) -> dict[str, Any]:
             "on_demand": record.type == "on_demand"}
 
 
+def served_refs(records: Records, service: str) -> list[str] | None:
+    """The service's features a lookup can return, or None when that is all of them (then a
+    lookup can name the service itself)."""
+    refs = records.services[service].feature_refs
+    offline = {f.ref for v in records.views.values() for f in v.features if not f.served}
+    return None if offline.isdisjoint(refs) else [r for r in refs if r not in offline]
+
+
 async def service_page(catalog: Catalog, name: str) -> tuple[dict[str, Any], Diagram]:
     """A feature service with its views' freshness, types and lineage."""
     body = catalog.detail("feature-services", name)
@@ -85,8 +93,10 @@ async def service_page(catalog: Catalog, name: str) -> tuple[dict[str, Any], Dia
         if record.type != "on_demand":
             await _stats(catalog, view_name)
         types = {f.name: f.dtype for f in record.features}
+        served = {f.name for f in record.served}
         views.append({**_freshness(catalog, view_name),
-                      "features": [{"name": f, "type": types.get(f, "")} for f in features]})
+                      "features": [{"name": f, "type": types.get(f, ""), "served": f in served}
+                                   for f in features]})
     body["view_details"] = views
     return body, service_diagram(records, service, body["usage"]["consumers"])
 
@@ -94,7 +104,7 @@ async def service_page(catalog: Catalog, name: str) -> tuple[dict[str, Any], Dia
 async def entity_page(catalog: Catalog, name: str) -> tuple[dict[str, Any], Diagram, list[str]]:
     """An entity with the views keyed by it (their freshness), its lineage, and the features a
     lookup by this key alone can return (online views keyed by it and nothing else, those
-    with history when any has some)."""
+    with history when any has some; an aggregating view's raw columns are offline only)."""
     records = catalog.snapshot.records
     entity = records.entities.get(name)
     if entity is None:
@@ -113,5 +123,5 @@ async def entity_page(catalog: Catalog, name: str) -> tuple[dict[str, Any], Diag
            == [entity.join_key] and records.views[v].online]
     # views with history first-class: one without any would only add nulls to the example
     own = [v for v in own if v in with_history] or own
-    refs = [f.ref for v in own for f in records.views[v].features]
+    refs = [f.ref for v in own for f in records.views[v].served]
     return body, entity_diagram(records, entity), refs

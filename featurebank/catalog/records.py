@@ -15,6 +15,7 @@ from feast import FeatureService, FileSource, KafkaSource, OnDemandFeatureView, 
 from feast.data_source import DataSource, RequestSource
 from feast.entity import Entity
 from feast.feature_view import DUMMY_ENTITY_ID, DUMMY_ENTITY_NAME
+from feast.stream_feature_view import StreamFeatureView
 
 from featurebank.aggregations import aggregations_of
 from featurebank.definitions import Definitions, ViewSpec
@@ -29,6 +30,9 @@ class FeatureRecord:
     dtype: str
     description: str
     computed: str = ""  # how a windowed aggregation derives it, e.g. "sum of amount over 30m"
+    served: bool = True
+    """Whether lookups can return it. A stream view with aggregations serves only those: its
+    other schema fields are the raw event columns its history holds (offline only)."""
 
     @property
     def ref(self) -> str:
@@ -71,6 +75,11 @@ class ViewRecord:
     source_views: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     dependents: list[str] = field(default_factory=list)
+
+    @property
+    def served(self) -> list[FeatureRecord]:
+        """The features a lookup can return (all but an aggregating view's raw columns)."""
+        return [f for f in self.features if f.served]
 
 
 @dataclass
@@ -196,11 +205,15 @@ def _add_source(sources: dict[str, SourceRecord], source: DataSource | None) -> 
     return str(source.name)
 
 
-def _aggregation_texts(spec: ViewSpec) -> dict[str, str]:
-    """Feature → what it aggregates, for a stream view's windowed aggregations."""
+def _aggregation_texts(spec: ViewSpec) -> dict[str, str] | None:
+    """Feature → what it aggregates, for a stream view's windowed aggregations; None for a
+    view without aggregations (every feature is served as stored)."""
+    view = spec.feast_view
+    if not isinstance(view, StreamFeatureView) or not view.aggregations:
+        return None
     try:
         windows = aggregations_of(spec)
-    except ValueError:  # the catalog still lists the view; processor and training sets say why
+    except ValueError:  # the processor skips the view (nothing is served); /health says why
         return {}
     return {w.name: f"{w.function} of {w.column} over the trailing {_duration(w.window_us)}"
             for w in windows}
@@ -217,7 +230,8 @@ def _duration(micros: int) -> str:
 def _view_record(spec: ViewSpec, sources: dict[str, SourceRecord]) -> ViewRecord:
     view = spec.feast_view
     names = [_add_source(sources, s) for s in (view.stream_source, view.batch_source)]
-    computed = _aggregation_texts(spec)
+    aggregated = _aggregation_texts(spec)
+    computed = aggregated or {}
     return ViewRecord(
         name=spec.name, type=spec.kind, description=view.description or "",
         owner=view.owner or "", tags=dict(view.tags or {}),
@@ -225,7 +239,8 @@ def _view_record(spec: ViewSpec, sources: dict[str, SourceRecord]) -> ViewRecord
         join_keys=[{"name": k, "type": t.name} for k, t in spec.join_keys
                    if k != DUMMY_ENTITY_ID],
         features=[FeatureRecord(spec.name, f.name, f.dtype, f.description,
-                                computed.get(f.name, ""))
+                                computed.get(f.name, ""),
+                                served=aggregated is None or f.name in aggregated)
                   for f in spec.features.values()],
         ttl_seconds=spec.ttl_seconds, online=spec.online,
         sources=list(dict.fromkeys(n for n in names if n is not None)),

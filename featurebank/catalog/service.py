@@ -268,6 +268,7 @@ class Catalog:
         body["features"] = [
             {"name": f.name, "type": f.dtype, "description": f.description, "ref": f.ref,
              **({"computed": f.computed} if f.computed else {}),
+             "served": f.served,
              "last_read": self.usage.last_read(f.ref),
              "reads": (r.count if (r := self.usage.features.get(f.ref)) else 0),
              "statistics": ((stats or {}).get("features") or {}).get(f.name)}
@@ -312,7 +313,7 @@ class Catalog:
         cutoff = time.time() - days * 86400
         features = []
         for view in self.snapshot.records.views.values():
-            for feature in view.features:
+            for feature in view.served:  # an offline-only column cannot be read online
                 last = self.usage.last_read(feature.ref)
                 if last is None or last < cutoff:
                     features.append({"feature": feature.ref, "feature_view": view.name,
@@ -333,7 +334,9 @@ def summary(kind: str, record: Any, usage: UsageTracker) -> dict[str, Any]:
             "sources": record.sources, "source_views": record.source_views,
             "feature_services": record.services, "on_demand_dependents": record.dependents,
             "feature_count": len(record.features),
-            "features_summary": [{"name": f.name, "type": f.dtype} for f in record.features],
+            "features_summary": [{"name": f.name, "type": f.dtype, "served": f.served}
+                                 for f in record.features],
+            "offline_only": [f.name for f in record.features if not f.served],
             "reads": reads.count if reads else 0,
             "last_read": reads.last if reads else None,
         }

@@ -156,6 +156,12 @@ def python_training_set(base: str, target: dict[str, Any], entities: dict[str, l
 
 
 def snippets(base: str, target: dict[str, Any], entities: dict[str, list[Any]],
-             at: str | None, *, read_key: bool) -> dict[str, str]:
-    return {"curl": curl_lookup(base, target, entities, read_key=read_key),
-            "python": python_training_set(base, target, entities, at)}
+             at: str | None, *, read_key: bool,
+             lookup: dict[str, Any] | None = None) -> dict[str, str]:
+    """Both snippets for `target`; `lookup` replaces it in the curl when a lookup can return
+    less than a training set (an aggregating view's raw columns are offline only). A lookup
+    with no feature to ask for gives no curl ("")."""
+    online = target if lookup is None else lookup
+    curl = ("" if "features" in online and not online["features"]
+            else curl_lookup(base, online, entities, read_key=read_key))
+    return {"curl": curl, "python": python_training_set(base, target, entities, at)}

@@ -32,7 +32,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from featurebank.catalog.freshness import humanize, parse_time
 from featurebank.catalog.lineage import NODE_H, NODE_W, diagram
-from featurebank.catalog.pages import entity_page, entity_row, service_page
+from featurebank.catalog.pages import entity_page, entity_row, served_refs, service_page
 from featurebank.catalog.records import KINDS
 from featurebank.catalog.search import MAX_QUERY_CHARS
 from featurebank.catalog.search import Query as SearchQuery
@@ -203,11 +203,13 @@ async def view_page(request: Request, name: str, state: State, _key: ReadKey) ->
     entities, sample = await entity_row(catalog, [name])
     charts = {f["name"]: histogram_svg(f["statistics"]) for f in body["features"]}
     code = snippets(_base(request), {"features": [f["ref"] for f in body["features"]]},
-                    entities, sample.at, read_key=_read_key(state))
+                    entities, sample.at, read_key=_read_key(state),
+                    lookup={"features": [f.ref for f in record.served]})
     return _render(request, "view.html", {
         "v": body, "charts": charts, "diagram": diagram(body["lineage"], record),
         "node_w": NODE_W, "node_h": NODE_H, "snippets": code,
         "sampled": sample.from_history, "gaps": sample.gaps,
+        "offline_only": [f.name for f in record.features if not f.served],
         "monitoring": await view_panel(state, name),
         "stale": _stale([body], sample.expired),
     })
@@ -219,11 +221,15 @@ async def feature_service_page(request: Request, name: str, state: State,
     catalog = await synced_catalog(state)
     body, drawing = await service_page(catalog, name)
     entities, sample = await entity_row(catalog, list(body["views"]))
+    served = served_refs(catalog.snapshot.records, name)
     code = snippets(_base(request), {"feature_service": name}, entities, sample.at,
-                    read_key=_read_key(state))
+                    read_key=_read_key(state),
+                    lookup=None if served is None else {"features": served})
     return _render(request, "service.html", {
         "o": body, "diagram": drawing, "node_w": NODE_W, "node_h": NODE_H, "snippets": code,
         "sampled": sample.from_history, "gaps": sample.gaps,
+        "offline_only": [r for r in body["feature_refs"] if served is not None
+                         and r not in served],
         "stale": _stale(body["view_details"], sample.expired),
     })
 
