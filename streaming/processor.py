@@ -5,15 +5,15 @@ online write succeeded and its history is on disk, so a crash replays uncommitte
 least once); online writes are event-time monotonic and history files are rewritten per offset
 range, so the effect of a replay is exactly once.
 
-History is buffered per partition (`streaming.offline_buffer`) and written as one file per
-`offline_flush_s` (or `offline_flush_rows`), on revoke and on stop; a partition is committed
-only up to the end of its last written file, so commits trail by up to the flush interval and
-a crash replays at most that much. When Redis (or the disk, or the broker for dead letters)
-fails, the assignment is paused and the same batch is retried with backoff (`streaming.retry`);
-nothing is committed meanwhile. Rows the online store refuses for good are dead-lettered
-(`streaming.sinks.redis`), never a reason to stop. The registry is re-read every
-`registry_refresh_s`, and topics of newly applied stream views are subscribed without a
-restart.
+History is buffered per partition (`streaming.offline_buffer`) and written
+(`streaming.history_writer`) as one file per `offline_flush_s` (or `offline_flush_rows`), on
+revoke and on stop; a partition is committed only up to the end of its last written file, so
+commits trail by up to the flush interval and a crash replays at most that much. When Redis (or
+the disk, or the broker for dead letters) fails, the assignment is paused and the same batch is
+retried with backoff (`streaming.retry`); nothing is committed meanwhile. Rows the online store
+refuses for good are dead-lettered (`streaming.sinks.redis`), never a reason to stop. The
+registry is re-read every `registry_refresh_s`, and topics of newly applied stream views are
+subscribed without a restart.
 
 Pipelining: a batch's online write runs on a writer thread while the loop polls and checks the
 next batch (Redis executing the monotonic script was the largest wait of the loop); the batch
@@ -47,6 +47,7 @@ from streaming.consumer import (
     topic_log_id,
 )
 from streaming.core import BatchResult, Message, process_batch
+from streaming.history_writer import HistoryWriter
 from streaming.metrics import StreamMetrics
 from streaming.offline_buffer import OfflineBuffer
 from streaming.plan import StreamPlan, TopicPlan, build_plan
@@ -118,7 +119,6 @@ class StreamProcessor:
         self._listener = RebalanceListener(self._assigned, self._settle_before_revoke)
         self._retry = PausingRetry(lambda: self._consumer, lambda: self._stop, self.metrics)
         self._in_flight: _InFlight | None = None
-        self._committable: dict[TopicPartition, OffsetAndMetadata] = {}
         self._online_io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="online-write")
         self._dlq = dead_letters or DeadLetterSink(make_producer(
             settings.kafka_bootstrap_servers, client_id=f"{settings.consumer_group}-dlq"))
@@ -127,8 +127,10 @@ class StreamProcessor:
         self._redis = client
         self._online = RedisOnlineSink(client, self._store.project)
         self._offline = ParquetHistorySink()
-        self._history_failures = HistoryFailures(client, lambda: self._plan.project)
         self._buffer = OfflineBuffer(options.offline_flush_s, options.offline_flush_rows)
+        self._history = HistoryWriter(
+            self._offline, self._buffer, self._dlq,
+            HistoryFailures(client, lambda: self._plan.project), self.metrics)
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, commit and return (safe from a signal handler)."""
@@ -351,50 +353,10 @@ class StreamProcessor:
         """Write the buffered history of `partitions`, then commit what it completes."""
         if partitions:
             self._attempt(lambda: self._write_history(partitions), retry=retry)
-        committable, self._committable = self._committable, {}
-        self._commit(committable)
+        self._commit(self._history.take_committable())
 
     def _write_history(self, partitions: list[TopicPartition]) -> None:
-        """One file per partition (and target); each written partition becomes committable
-        up to its last buffered offset. Written partitions leave the buffer one by one, so a
-        retry after a failure redoes only the rest.
-
-        History of a partition this consumer no longer owns is dropped, not written: the new
-        owner replays it from the last commit, and a file written after its own first flush
-        would never be replaced (a duplicate). Rows the sink refuses for their data are
-        dead-lettered before the partition becomes committable; an `OSError` (the disk's
-        fault) is reported for `/health` and raised, so the retry policy redoes the write.
-        """
-        owned = self._consumer.assignment()
-        for partition in partitions:
-            pending = self._buffer.get(partition)
-            if pending is None:
-                continue
-            if partition not in owned:
-                self._buffer.remove(partition)
-                log.warning("dropping unwritten history of %s[%d]: the partition was revoked",
-                            partition.topic, partition.partition)
-                continue
-            where = f"{partition.topic}[{partition.partition}]"
-            try:
-                written = self._offline.write_range(pending.plan, partition.partition,
-                                                    pending.pieces)
-            except OSError as exc:
-                self._history_failures.failed(where, exc)
-                raise
-            self._history_failures.succeeded(where)
-            if written.refused:  # raises (retried: the rewrite is idempotent) until confirmed
-                self._dlq.send(written.refused)
-                self._dlq.flush()
-                for reject in written.refused:
-                    self.metrics.count_dead(partition.topic, reject.reason)
-            self._buffer.remove(partition)
-            if pending.pieces[0].log_id == topic_log_id(self._consumer, partition.topic):
-                self._committable[partition] = OffsetAndMetadata(pending.last + 1, "", -1)
-            else:  # read before the broker lost the topic: its offsets mean nothing there now
-                log.warning("not committing %s[%d]: the topic was recreated on the broker",
-                            partition.topic, partition.partition)
-            self.metrics.count_history_files(partition.topic, written.files)
+        self._history.write(self._consumer, partitions)
 
     def _attempt(self, action: Callable[[], None], *, retry: bool) -> bool:
         """Run `action`, with the retry policy or (in a rebalance callback) once; True if done."""
