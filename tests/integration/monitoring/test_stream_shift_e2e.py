@@ -12,8 +12,6 @@ under their threshold and are never alerted on.
 
 from __future__ import annotations
 
-import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,16 +24,14 @@ import numpy as np
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from kafka import KafkaAdminClient, KafkaProducer
-from kafka.admin import NewTopic
+from kafka import KafkaProducer
 
 from featurebank.feast_repo import apply_repo
 from featurebank.settings import Settings
-from featurebank.stack.broker import start_broker
 from server.app import create_app
-from streaming.processor import ProcessorOptions, StreamProcessor
+from streaming.processor import ProcessorOptions
+from tests.support.broker import create_topic, private_broker, processor_running
 from tests.support.repos import write_repo
-from tests.support.services import free_port, wait_for_port
 from tests.support.webhook import WebhookReceiver, webhook_receiver
 
 pytestmark = [pytest.mark.integration,
@@ -79,18 +75,8 @@ sensor_stats = StreamFeatureView(
 @pytest.fixture(scope="module")
 def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private in-memory Tansu broker (the streaming tests' fixture lives in their conftest)."""
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("tansu")
-    process = start_broker(port=port, data_dir=workdir, log_path=workdir / "broker.log")
-    try:
-        wait_for_port(port, timeout=20)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with private_broker(tmp_path_factory.mktemp("tansu")) as address:
+        yield address
 
 
 @pytest.fixture
@@ -165,11 +151,7 @@ def test_a_shift_injected_into_a_stream_alerts_once_for_that_feature_only(
 ) -> None:
     project = "s" + uuid.uuid4().hex[:10]
     topic = f"{project}.sensor_readings"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics([NewTopic(topic, 1, 1)])
-    finally:
-        admin.close()
+    create_topic(bootstrap, topic)
     settings = settings_factory(
         write_repo(tmp_path, project, DEFINITIONS.format(topic=topic)),
         KAFKA_BOOTSTRAP_SERVERS=bootstrap, FEATUREBANK_CONSUMER_GROUP=f"{project}-group",
@@ -177,11 +159,9 @@ def test_a_shift_injected_into_a_stream_alerts_once_for_that_feature_only(
     apply_repo(settings)
     history = settings.data_path / "sensor_history"
 
-    processor = StreamProcessor(settings, ProcessorOptions(
-        session_timeout_ms=2000, heartbeat_interval_ms=500, offline_flush_s=0.2))
-    thread = threading.Thread(target=processor.run, name="processor", daemon=True)
-    thread.start()
-    try:
+    options = ProcessorOptions(session_timeout_ms=2000, heartbeat_interval_ms=500,
+                               offline_flush_s=0.2)
+    with processor_running(settings, options):
         rng = np.random.default_rng(23)
         now = datetime.now(UTC)
         window_start = now - timedelta(hours=1)  # the job's default window: the last hour
@@ -211,9 +191,6 @@ def test_a_shift_injected_into_a_stream_alerts_once_for_that_feature_only(
             _wait(lambda: last_run() != fired_in, 10, "one more run (the breach persists)")
             time.sleep(0.3)  # that run's notifications are sent
             metrics = api.get("/metrics").text
-    finally:
-        processor.stop()
-        thread.join(timeout=20)
 
     print(f"alert {alerted_after:.2f}s after the events landed "
           f"(interval {INTERVAL_S}s, run {run_s:.2f}s)")

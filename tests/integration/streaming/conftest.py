@@ -10,16 +10,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
 from featurebank.feast_repo import apply_repo
 from featurebank.settings import Settings
-from featurebank.stack.broker import start_broker
 from streaming.processor import ProcessorOptions, StreamProcessor
+from tests.support.broker import (
+    create_topic,
+    private_broker,
+    start_processor_thread,
+    stop_processors,
+)
 from tests.support.repos import write_repo
-from tests.support.services import free_port, wait_for_port
 
 HERE = Path(__file__).parent
 
@@ -68,26 +71,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private in-memory Tansu broker for the session."""
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("tansu")
-    process = start_broker(port=port, data_dir=workdir, log_path=workdir / "broker.log")
-    try:
-        wait_for_port(port, timeout=20)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def create_topic(bootstrap: str, name: str, partitions: int = 1) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics([NewTopic(name, partitions, 1)])
-    finally:
-        admin.close()
+    with private_broker(tmp_path_factory.mktemp("tansu")) as address:
+        yield address
 
 
 def produce(bootstrap: str, topic: str,
@@ -144,17 +129,13 @@ class StreamRepo:
         values: dict[str, object] = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500,
                                      "max_message_bytes": 4096}
         values.update(overrides)
-        processor = StreamProcessor(self.settings, ProcessorOptions(**values))  # type: ignore[arg-type]
-        thread = threading.Thread(target=processor.run, name="processor", daemon=True)
-        thread.start()
-        self.threads.append((processor, thread))
-        return processor
+        running = start_processor_thread(
+            self.settings, ProcessorOptions(**values))  # type: ignore[arg-type]
+        self.threads.append(running)
+        return running[0]
 
     def stop_all(self) -> None:
-        for processor, _ in self.threads:
-            processor.stop()
-        for _, thread in self.threads:
-            thread.join(timeout=20)
+        stop_processors(self.threads)
         self.threads.clear()
 
 

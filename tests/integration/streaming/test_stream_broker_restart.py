@@ -7,9 +7,7 @@ offsets alone collided with the earlier run's and were deleted as "uncommitted".
 from __future__ import annotations
 
 import collections
-import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +18,11 @@ from stream_support import history_rows, make_workload, wait_until
 from featurebank.feast_repo import apply_repo
 from featurebank.offline.writer import offset_parts
 from featurebank.settings import Settings
-from featurebank.stack.broker import start_broker
+from tests.support.broker import private_broker
 from tests.support.repos import write_repo
-from tests.support.services import free_port, wait_for_port
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def _broker(port: int, workdir: Path) -> Iterator[str]:
-    process = start_broker(port=port, data_dir=workdir, log_path=workdir / "broker.log")
-    try:
-        wait_for_port(port, timeout=20)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_broker_restart_keeps_the_history_of_the_earlier_run(
@@ -52,7 +36,7 @@ def test_broker_restart_keeps_the_history_of_the_earlier_run(
     expected: collections.Counter[tuple[int, int]] = collections.Counter()
     repo: StreamRepo | None = None
     for run, workload in enumerate((first_run, second_run)):
-        with _broker(port, tmp_path / f"tansu{run}") as bootstrap:
+        with private_broker(tmp_path / f"tansu{run}", port) as bootstrap:
             create_topic(bootstrap, topic)
             settings = settings_factory(
                 repo_path, KAFKA_BOOTSTRAP_SERVERS=bootstrap,
