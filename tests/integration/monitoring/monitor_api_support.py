@@ -1,9 +1,13 @@
 """For the monitoring API/job tests: a throwaway repo with one view whose feature `x` shifts in
-the last hour (and `y` does not), and settings for an app over it."""
+the last hour (and `y` does not), settings for an app over it, and the module fixtures the
+tests share (`repo`, `client`, `no_runs`: import their `*_fixture` functions into a test
+module)."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,9 +15,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
 
 from featurebank.feast_repo import apply_repo
+from featurebank.monitoring.store import runs_dir
 from featurebank.settings import Settings
+from server.app import create_app
 from tests.support.repos import write_repo
 
 DEFINITIONS = '''
@@ -85,3 +93,21 @@ def monitor_settings(repo: Path, data: Path, redis_url: str, **overrides: object
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="module", name="repo")
+def repo_fixture(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> MonitorRepo:
+    """The monitor repo of a test module (built once: its history takes a while)."""
+    return make_monitor_repo(tmp_path_factory.mktemp("monitor-repo"), redis_url)
+
+
+@pytest.fixture(scope="module", name="client")
+def client_fixture(repo: MonitorRepo, redis_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app(monitor_settings(repo.repo, repo.data, redis_url))) as client:
+        yield client
+
+
+@pytest.fixture(name="no_runs")
+def no_runs_fixture(repo: MonitorRepo) -> None:
+    """No persisted monitoring runs (use with `pytest.mark.usefixtures`)."""
+    shutil.rmtree(runs_dir(repo.data), ignore_errors=True)

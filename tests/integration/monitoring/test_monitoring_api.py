@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,36 +18,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from featurebank.monitoring.store import runs_dir
 from featurebank.monitoring.thresholds import FeatureThresholds
-from server.app import create_app
-from tests.integration.monitoring.monitor_api_support import (
+from tests.integration.monitoring.monitor_api_support import (  # noqa: F401 - *_fixture: fixtures
     ADMIN,
     READER,
     VIEW,
     MonitorRepo,
-    make_monitor_repo,
-    monitor_settings,
+    client_fixture,
+    no_runs_fixture,
+    repo_fixture,
 )
 from tests.support.monitor_reports import sample_report, write_report
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_runs")]
 
 RULES = Path(__file__).resolve().parents[3] / "deploy" / "prometheus" / "featurebank-alerts.yml"
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> MonitorRepo:
-    return make_monitor_repo(tmp_path_factory.mktemp("monitor-api"), redis_url)
-
-
-@pytest.fixture(scope="module")
-def client(repo: MonitorRepo, redis_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(monitor_settings(repo.repo, repo.data, redis_url))) as client:
-        yield client
-
-
-@pytest.fixture(autouse=True)
-def no_runs(repo: MonitorRepo) -> None:
-    shutil.rmtree(runs_dir(repo.data), ignore_errors=True)
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -20,11 +20,11 @@ from featurebank.monitoring.report import MonitorReport
 from featurebank.settings import Settings
 from server.app import create_app
 from server.monitoring_job import MonitoringJob
-from tests.integration.monitoring.monitor_api_support import (
+from tests.integration.monitoring.monitor_api_support import (  # noqa: F401 - *_fixture: fixtures
     VIEW,
     MonitorRepo,
-    make_monitor_repo,
     monitor_settings,
+    repo_fixture,
 )
 from tests.support.monitor_reports import sample_report, write_report
 from tests.support.webhook import WebhookReceiver, webhook_receiver
@@ -32,11 +32,6 @@ from tests.support.webhook import WebhookReceiver, webhook_receiver
 pytestmark = pytest.mark.integration
 
 INTERVAL_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> MonitorRepo:
-    return make_monitor_repo(tmp_path_factory.mktemp("monitor-job"), redis_url)
 
 
 @pytest.fixture

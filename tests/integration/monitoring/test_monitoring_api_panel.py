@@ -3,8 +3,6 @@ breaches, all inline SVG and escaped."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,37 +10,21 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from featurebank.monitoring.store import ReportStore, runs_dir, view_history
-from server.app import create_app
+from featurebank.monitoring.store import ReportStore, view_history
 from server.routes.monitoring import panel_context
 from server.routes.ui import templates
-from tests.integration.monitoring.monitor_api_support import (
+from tests.integration.monitoring.monitor_api_support import (  # noqa: F401 - *_fixture: fixtures
     VIEW,
     MonitorRepo,
-    make_monitor_repo,
-    monitor_settings,
+    client_fixture,
+    no_runs_fixture,
+    repo_fixture,
 )
 from tests.support.monitor_reports import drift_breach, sample_report, write_report
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_runs")]
 
 VIEW_TEMPLATE = Path(__file__).resolve().parents[3] / "server" / "templates" / "view.html"
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> MonitorRepo:
-    return make_monitor_repo(tmp_path_factory.mktemp("monitor-panel"), redis_url)
-
-
-@pytest.fixture(scope="module")
-def client(repo: MonitorRepo, redis_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(monitor_settings(repo.repo, repo.data, redis_url))) as client:
-        yield client
-
-
-@pytest.fixture(autouse=True)
-def no_runs(repo: MonitorRepo) -> None:
-    shutil.rmtree(runs_dir(repo.data), ignore_errors=True)
 
 
 def persist_history(data: Path) -> None:
