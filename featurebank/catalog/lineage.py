@@ -16,7 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from featurebank.catalog.records import EntityRecord, Records, ServiceRecord, ViewRecord
+from featurebank.catalog.records import (
+    EntityRecord,
+    Records,
+    ServiceRecord,
+    SourceRecord,
+    ViewRecord,
+)
 from featurebank.catalog.usage import UsageTracker
 
 NODE_W, NODE_H, COL_GAP, ROW_GAP, PAD = 176, 40, 44, 14, 8
@@ -200,4 +206,34 @@ def entity_diagram(records: Records, entity: EntityRecord) -> Diagram:
         for service in view.services:
             graph.link(node, graph.node(f"fs:{service}", service, "feature service", "service",
                                         2, f"/ui/feature-services/{service}"))
+    return graph.build()
+
+
+def source_diagram(records: Records, source: SourceRecord,
+                   training: dict[str, list[dict[str, Any]]]) -> Diagram:
+    """Columns: its topic or files, and the sources whose history it holds → the source → the
+    views reading it → their services and training sets (`training`: view → uses)."""
+    graph = _Builder()
+    center = graph.node("source", source.name, f"{source.type} source", "source", 1)
+    if source.topic:
+        graph.link(graph.node(f"topic:{source.topic}", source.topic, "Kafka topic", "topic", 0),
+                   center)
+    if source.path:
+        tail = "/".join(source.path.rsplit("/", 2)[-2:])
+        graph.link(graph.node(f"path:{source.path}", tail, "Parquet", "file", 0), center)
+    for other in records.sources.values():
+        if other.batch_source == source.name:
+            graph.link(graph.node(f"src:{other.name}", other.name, f"{other.type} source",
+                                  "source", 0, f"/ui/data-sources/{other.name}"), center)
+    for name in source.views:
+        view = records.views[name]
+        node = graph.node(f"fv:{name}", name, f"{view.type} feature view", "view", 2,
+                          f"/ui/feature-views/{name}")
+        graph.link(center, node)
+        for service in view.services:
+            graph.link(node, graph.node(f"fs:{service}", service, "feature service", "service",
+                                        3, f"/ui/feature-services/{service}"))
+        for use in training.get(name, []):
+            graph.link(node, graph.node(f"ts:{use['id']}", str(use["id"])[:18], "training set",
+                                        "training", 3))
     return graph.build()

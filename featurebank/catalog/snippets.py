@@ -165,3 +165,33 @@ def snippets(base: str, target: dict[str, Any], entities: dict[str, list[Any]],
     curl = ("" if "features" in online and not online["features"]
             else curl_lookup(base, online, entities, read_key=read_key))
     return {"curl": curl, "python": python_training_set(base, target, entities, at)}
+
+
+def curl_push(base: str, source: str, df: dict[str, list[Any]]) -> str:
+    """`curl` for `POST /push` of one example row online; a push is a write, so the key comes
+    from `FEATUREBANK_API_KEY` always."""
+    payload = orjson.dumps({"push_source_name": source, "df": df, "to": "online"}).decode()
+    return " \\\n".join([
+        f"curl -s -X POST {shlex.quote(base + '/push')}",
+        "  -H 'Content-Type: application/json'",
+        f'  -H "X-API-Key: ${KEY_VARIABLE}"',
+        f"  -d {shlex.quote(payload)}",
+    ])
+
+
+def python_read_files(path: str, timestamp_field: str | None) -> str:
+    """DuckDB over a source's Parquet files (`path` as the registry has it: a file, a glob or
+    a directory), newest rows first."""
+    pattern = path if "*" in path or path.endswith(".parquet") else (
+        path.rstrip("/") + "/**/*.parquet")
+    order = ""
+    if timestamp_field:
+        order = ' ORDER BY "' + timestamp_field.replace('"', '""') + '" DESC'
+    # shown, not run here; the column name comes from the registry, quoted as an identifier
+    sql = f"SELECT * FROM read_parquet(?, union_by_name = true){order} LIMIT 5"  # noqa: S608
+    return (
+        "import duckdb\n\n"
+        f"files = {pattern!r}\n"
+        f"df = duckdb.connect().execute({sql!r}, [files]).df()\n"
+        "print(df)\n"
+    )

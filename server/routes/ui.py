@@ -36,11 +36,13 @@ from featurebank.catalog.pages import entity_page, entity_row, served_refs, serv
 from featurebank.catalog.records import KINDS
 from featurebank.catalog.search import MAX_QUERY_CHARS
 from featurebank.catalog.search import Query as SearchQuery
-from featurebank.catalog.snippets import snippets
+from featurebank.catalog.snippets import curl_push, python_read_files, snippets
+from featurebank.catalog.source_page import source_page
 from featurebank.errors import DependencyUnavailable, FeatureBankError, NotFound
 from server.deps import ReadKey, State
 from server.routes.catalog import synced_catalog
 from server.routes.monitoring import view_panel
+from streaming.push import push_target
 
 log = logging.getLogger("featurebank.server")
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
@@ -252,6 +254,47 @@ async def entity_detail_page(request: Request, name: str, state: State,
     return _render(request, "entity.html", {
         "o": body, "diagram": drawing, "node_w": NODE_W, "node_h": NODE_H, "snippets": code,
         "sampled": sampled, "gaps": gaps, "stale": _stale(body["view_details"], expired),
+    })
+
+
+EXAMPLE_VALUES: dict[str, Any] = {"int64": 1, "int32": 1, "float64": 1.0, "float32": 1.0,
+                                  "bool": True, "string": "example"}
+
+
+def _push_example(state: Any, name: str) -> dict[str, list[Any]] | None:
+    """One example row for a push source, typed as `/push` checks it (event time now), or
+    None when no view reads the source or a column has no JSON example (bytes)."""
+    try:
+        target = push_target(state.definitions, name, state.settings.max_event_skew_s)
+    except FeatureBankError:
+        return None
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    row: dict[str, list[Any]] = {}
+    for column in target.schema.columns:
+        kind = column.kind.removeprefix("list_")
+        if column.kind == "timestamp" or column.name == target.schema.timestamp_field:
+            row[column.name] = [now]
+        elif kind in EXAMPLE_VALUES:
+            value = EXAMPLE_VALUES[kind]
+            row[column.name] = [[value] if column.kind.startswith("list_") else value]
+        else:
+            return None
+    return row
+
+
+@router.get("/ui/data-sources/{name}", response_class=HTMLResponse)
+async def data_source_page(request: Request, name: str, state: State,
+                           _key: ReadKey) -> Response:
+    catalog = await synced_catalog(state)
+    body, drawing = await source_page(catalog, name)
+    code: dict[str, str] = {}
+    if body["type"] == "push" and (row := _push_example(state, name)) is not None:
+        code["push"] = curl_push(_base(request), name, row)
+    files = body["files"]
+    if files and files["count"]:
+        code["read"] = python_read_files(body["path"], body["timestamp_field"])
+    return _render(request, "source.html", {
+        "o": body, "diagram": drawing, "node_w": NODE_W, "node_h": NODE_H, "code": code,
     })
 
 

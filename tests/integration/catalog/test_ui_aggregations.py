@@ -66,7 +66,8 @@ def test_lookup_snippets_ask_only_for_served_features(client: TestClient, page: 
     results = answer["results"]
     assert isinstance(results, list)
     statuses = [s for r in results for s in r["statuses"]]
-    assert statuses and set(statuses) == {"PRESENT"}, answer
+    assert statuses, answer
+    assert set(statuses) == {"PRESENT"}, answer
     assert "secs" not in json.dumps(answer["metadata"]).replace("_secs_", "")
     if page != "/ui/entities/shelf":  # an entity page lists only what a lookup returns
         assert 'id="snippet-offline-only"' in text

@@ -99,15 +99,16 @@ def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
 
 def pages(base: str) -> list[str]:
     found = ["/"]
-    for kind in ("feature-views", "feature-services", "entities"):
+    for kind in ("feature-views", "feature-services", "entities", "data-sources"):
         items = httpx.get(f"{base}/catalog/{kind}", timeout=60).json()["items"]
         found += [f"/ui/{kind}/{item['name']}" for item in items]
     return found
 
 
 def run_curl(code: str) -> dict[str, object]:
+    env = {**os.environ, "FEATUREBANK_API_KEY": SECRET}  # a push sends the write key
     done = subprocess.run(["bash", "-c", code], capture_output=True, text=True, timeout=60,
-                          check=False)
+                          check=False, env=env)
     assert done.returncode == 0, done.stderr
     body: dict[str, object] = json.loads(done.stdout)
     assert "error" not in body, body
@@ -137,6 +138,7 @@ def gap_columns(base: str, page: str) -> set[str]:
 
 def test_every_snippet_on_every_page_runs_and_answers_with_values(served: Served) -> None:
     ran: dict[str, int] = {"curl": 0, "python": 0}
+    sources = 0
     for page in pages(served.base):
         reply = httpx.get(served.base + page, timeout=120)
         assert reply.status_code == 200, (page, reply.text[:500])
@@ -145,6 +147,9 @@ def test_every_snippet_on_every_page_runs_and_answers_with_values(served: Served
             assert {lang for lang, _ in blocks} == {"curl", "python"}, page
         placeholders = 'id="snippet-placeholders"' in reply.text
         stale = 'id="snippet-stale"' in reply.text
+        if page.startswith("/ui/data-sources/"):  # push a row / read files: see run_source
+            sources += run_source(page, blocks)
+            continue
         for lang, code in blocks:
             ran[lang] += 1
             if lang == "curl":
@@ -165,6 +170,22 @@ def test_every_snippet_on_every_page_runs_and_answers_with_values(served: Served
                     assert set(nulls) <= gap_columns(served.base, reply.text), (page, nulls)
     assert ran["curl"] >= 10
     assert ran["python"] == ran["curl"]
+    assert sources >= 3  # the push source's curl and file sources' reads
+
+
+def run_source(page: str, blocks: list[tuple[str, str]]) -> int:
+    """A source page's push curl writes its row online; its file read prints rows."""
+    for lang, code in blocks:
+        if lang == "curl":
+            body = run_curl(code)
+            assert body["rows"] == 1, (page, body)
+            assert body["online_written"], (page, body)
+        else:
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  timeout=120, check=False)
+            assert done.returncode == 0, (page, done.stderr[-2000:])
+            assert "Empty DataFrame" not in done.stdout, (page, done.stdout)
+    return len(blocks)
 
 
 def test_a_view_without_history_says_its_keys_are_placeholders(served: Served) -> None:
@@ -232,3 +253,21 @@ def test_api_docs_need_no_internet(served: Served) -> None:
         assert len(reply.content) > 500
     assert httpx.get(served.base + "/static/swagger-ui/..%2Fsettings.py").status_code == 404
     assert httpx.get(served.base + "/openapi.json").json()["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize(("path", "shown"), [
+    ("/ui/data-sources/price_updates_push", ['id="snippet-push"', "POST /push"]),
+    ("/ui/data-sources/customer_orders_daily", ['id="snippet-read"', 'id="source-files"',
+                                                "<code>orders_count_7d</code>"]),
+    ("/ui/data-sources/checkout_events", ["shop-checkout-events", 'id="schema"',
+                                          "checkout_events_history"]),
+])
+def test_data_source_pages_are_pages_not_json(served: Served, path: str,
+                                              shown: list[str]) -> None:
+    text = httpx.get(served.base + path, timeout=60).text
+    assert 'id="source-name"' in text
+    assert "<h2>JSON</h2>" not in text
+    assert text.count('class="node ') >= 3  # lineage: data → source → views
+    assert 'class="view-row"' in text  # the views it feeds, with their freshness
+    for piece in shown:
+        assert piece in text, piece
