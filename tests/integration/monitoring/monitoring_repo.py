@@ -1,7 +1,8 @@
 """A small Feast repo for the drift and consistency tests (not the demo catalog), its history,
 and a served-log writer in the layout of `featurebank.monitoring.log_layout`.
 
-Test modules wrap `build_monitoring_repo` in a fixture of their own (the directory's conftest
+A test module takes the `monitoring_repo` fixture by importing `monitoring_repo_fixture`, or
+wraps `build_monitoring_repo` in a fixture of its own to add history (the directory's conftest
 belongs to the serving-side monitoring tests).
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from featurebank.definitions import Definitions, load_definitions
 from featurebank.feast_repo import apply_repo, open_store
@@ -140,3 +142,10 @@ def build_monitoring_repo(tmp_path: Path, settings_factory: Callable[..., Settin
     apply_repo(settings)
     return MonitoringRepo(settings=settings, definitions=load_definitions(open_store(settings)),
                           data=settings.data_path)
+
+
+@pytest.fixture(name="monitoring_repo")
+def monitoring_repo_fixture(tmp_path: Path, settings_factory: Callable[..., Settings],
+                            unique_name: str) -> MonitoringRepo:
+    """A fresh monitoring repo with no history per test."""
+    return build_monitoring_repo(tmp_path, settings_factory, unique_name)

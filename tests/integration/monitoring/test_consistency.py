@@ -4,9 +4,7 @@ training join's; missing and extra are told apart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -15,12 +13,11 @@ import pytest
 from featurebank.monitoring.log_layout import FieldStatus
 from featurebank.monitoring.report import FeatureConsistency, MonitorReport
 from featurebank.monitoring.run import run_monitoring
-from featurebank.settings import Settings
-from tests.integration.monitoring.monitoring_repo import (
+from tests.integration.monitoring.monitoring_repo import (  # noqa: F401 - *_fixture: fixtures
     ACTIVITY_TYPES,
     MonitoringRepo,
     activity_table,
-    build_monitoring_repo,
+    monitoring_repo_fixture,
     payments_table,
 )
 
@@ -33,12 +30,6 @@ RECENT = NOW - timedelta(hours=5)
 USERS = range(1, 41)
 SKEWED = {7, 19, 33}
 FEATURES = {("activity", name): kind for name, kind in ACTIVITY_TYPES.items()}
-
-
-@pytest.fixture
-def monitoring_repo(tmp_path: Path, settings_factory: Callable[..., Settings],
-                    unique_name: str) -> MonitoringRepo:
-    return build_monitoring_repo(tmp_path, settings_factory, unique_name)
 
 
 def _recent(user: int, skew: bool = False) -> dict[str, Any]:

@@ -4,9 +4,7 @@ of the window it happened in; the unshifted features stay under."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,12 +13,11 @@ from featurebank.monitoring.log_layout import FieldStatus
 from featurebank.monitoring.report import FeatureDrift
 from featurebank.monitoring.run import run_monitoring
 from featurebank.monitoring.store import runs_dir
-from featurebank.settings import Settings
-from tests.integration.monitoring.monitoring_repo import (
+from tests.integration.monitoring.monitoring_repo import (  # noqa: F401 - *_fixture: fixtures
     ACTIVITY_TYPES,
     MonitoringRepo,
     activity_table,
-    build_monitoring_repo,
+    monitoring_repo_fixture,
     payments_table,
 )
 
@@ -29,12 +26,6 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=1)
 USERS = 200
-
-
-@pytest.fixture
-def monitoring_repo(tmp_path: Path, settings_factory: Callable[..., Settings],
-                    unique_name: str) -> MonitoringRepo:
-    return build_monitoring_repo(tmp_path, settings_factory, unique_name)
 
 
 def _activity(rng: np.random.Generator, n: int, start: datetime, span: timedelta,
