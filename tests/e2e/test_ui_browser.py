@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 import warnings
@@ -22,12 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from featurebank.feast_repo import apply_repo
 from featurebank.settings import Settings
 from server.app import create_app
 from tests.integration.catalog.conftest import write_shop_data
+from tests.support.live_server import live_server
 from tests.support.repos import write_repo
 from tests.support.services import free_port, wait_for_port
 from tests.unit.catalog.shop_repo import SOURCE
@@ -114,18 +113,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         apply_repo(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(settings)) as base:
+        yield base
 
 
 @pytest.fixture

@@ -18,8 +18,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -29,7 +27,6 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 import redis
-import uvicorn
 
 from featurebank.definitions import load_definitions
 from featurebank.feast_repo import apply_repo, open_store
@@ -37,8 +34,8 @@ from featurebank.materialize import materialize
 from featurebank.settings import Settings
 from server.app import create_app
 from tests.integration.catalog.conftest import write_shop_data
+from tests.support.live_server import live_server
 from tests.support.repos import write_repo
-from tests.support.services import free_port, wait_for_port
 from tests.unit.catalog.shop_repo import SOURCE
 
 pytestmark = [
@@ -83,18 +80,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
         materialize(definitions, client, views=with_history)
     finally:
         client.close()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield Served(f"http://127.0.0.1:{port}", settings)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(settings)) as base:
+        yield Served(base, settings)
 
 
 def pages(base: str) -> list[str]:
