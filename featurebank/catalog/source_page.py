@@ -65,6 +65,8 @@ async def source_page(catalog: Catalog, name: str) -> tuple[dict[str, Any], Diag
                       "features": [{"name": f.name, "served": f.served}
                                    for f in record.features]})
     body["view_details"] = views
+    if not source.timestamp_field and source.batch_source in records.sources:
+        body["timestamp_field"] = records.sources[source.batch_source].timestamp_field  # push
     body["history_of"] = [s.name for s in records.sources.values() if s.batch_source == name]
     body["files"] = await asyncio.to_thread(_files_summary, source.path) if source.path else None
     body["training_sets"] = sorted({t["id"] for uses in training.values() for t in uses})
