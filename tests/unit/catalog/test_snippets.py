@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from featurebank.catalog.snippets import combine, curl_lookup, fill, python_training_set
+from pathlib import Path
+
+from featurebank.catalog.snippets import (
+    combine,
+    curl_lookup,
+    fill,
+    python_read_files,
+    python_training_set,
+)
 
 
 def entry(time: str, **key: object) -> dict[str, object]:
@@ -59,3 +67,18 @@ def test_snippet_text() -> None:
     assert "pd.to_datetime(['2026-01-02T10:00:00Z'], utc=True)" in code
     assert "full_feature_names=True" in code
     compile(code, "<snippet>", "exec")
+
+
+def test_file_read_runs_on_a_directory_and_quotes_an_odd_time_column(tmp_path: Path) -> None:
+    import pandas as pd
+
+    data = tmp_path / "history" / "day=1"
+    data.mkdir(parents=True)
+    pd.DataFrame({"k": [1, 2], 'event "at"': [10, 20]}).to_parquet(data / "part.parquet")
+    scope: dict[str, object] = {}
+
+    exec(python_read_files(str(tmp_path / "history"), 'event "at"'), scope)
+
+    frame = scope["df"]
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["k"].tolist() == [2, 1]  # newest first
