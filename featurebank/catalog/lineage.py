@@ -199,14 +199,21 @@ def entity_diagram(records: Records, entity: EntityRecord) -> Diagram:
     graph = _Builder()
     center = graph.node("entity", entity.name, f"entity · {entity.join_key}", "entity", 0)
     for name in entity.views:
-        view = records.views[name]
-        node = graph.node(f"fv:{name}", name, f"{view.type} feature view", "view", 1,
-                          f"/ui/feature-views/{name}")
-        graph.link(center, node)
-        for service in view.services:
-            graph.link(node, graph.node(f"fs:{service}", service, "feature service", "service",
-                                        2, f"/ui/feature-services/{service}"))
+        _view_and_services(graph, records, center, name, 1)
     return graph.build()
+
+
+def _view_and_services(graph: _Builder, records: Records, center: str, name: str,
+                       column: int) -> str:
+    """A view in `column`, fed by `center`, and the services reading it one column right."""
+    view = records.views[name]
+    node = graph.node(f"fv:{name}", name, f"{view.type} feature view", "view", column,
+                      f"/ui/feature-views/{name}")
+    graph.link(center, node)
+    for service in view.services:
+        graph.link(node, graph.node(f"fs:{service}", service, "feature service", "service",
+                                    column + 1, f"/ui/feature-services/{service}"))
+    return node
 
 
 def source_diagram(records: Records, source: SourceRecord,
@@ -226,13 +233,7 @@ def source_diagram(records: Records, source: SourceRecord,
             graph.link(graph.node(f"src:{other.name}", other.name, f"{other.type} source",
                                   "source", 0, f"/ui/data-sources/{other.name}"), center)
     for name in source.views:
-        view = records.views[name]
-        node = graph.node(f"fv:{name}", name, f"{view.type} feature view", "view", 2,
-                          f"/ui/feature-views/{name}")
-        graph.link(center, node)
-        for service in view.services:
-            graph.link(node, graph.node(f"fs:{service}", service, "feature service", "service",
-                                        3, f"/ui/feature-services/{service}"))
+        node = _view_and_services(graph, records, center, name, 2)
         for use in training.get(name, []):
             graph.link(node, graph.node(f"ts:{use['id']}", str(use["id"])[:18], "training set",
                                         "training", 3))
